@@ -1,0 +1,152 @@
+package videoauth
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"golang.org/x/oauth2"
+)
+
+// Provider is one service's OAuth server plus its quirks. Transport and
+// Source only talk to this interface; everything service-specific lives
+// behind it. Grants differ per service, so they are methods of the concrete
+// providers (Vimeo, ...), not of this interface.
+type Provider interface {
+	// Name is the service's short name: "vimeo", "simkl", "viki".
+	Name() string
+	// Config returns a copy of the service's x/oauth2 configuration, with
+	// endpoints set and AuthStyle explicit (never auto-detect).
+	Config() *oauth2.Config
+	// Owns reports whether u is one of the service's API hosts. Credentials
+	// are attached to nothing else: a redirect to another host or a stray URL
+	// never carries them (RFC 9700 §4.9).
+	Owns(u *url.URL) bool
+	// Authorize attaches t to r, a clone the caller owns: a header, a query
+	// parameter or a signature, as the service wants.
+	Authorize(r *http.Request, t *Token) error
+	// Verdict classifies a response to an authorized request. It must not
+	// consume resp.Body (it may peek and restore it).
+	Verdict(resp *http.Response) Verdict
+}
+
+// Verdict is a provider's reading of an API response.
+type Verdict int
+
+const (
+	// VerdictOK: hand the response to the caller.
+	VerdictOK Verdict = iota
+	// VerdictExpired: the token was rejected but a new one can be had
+	// without the user; get one and replay the request once.
+	VerdictExpired
+	// VerdictRevoked: the grant is gone; return the response and make the
+	// Source answer ErrReauthRequired until it is given a new token.
+	VerdictRevoked
+)
+
+// String names the verdict.
+func (v Verdict) String() string {
+	switch v {
+	case VerdictOK:
+		return "ok"
+	case VerdictExpired:
+		return "expired"
+	case VerdictRevoked:
+		return "revoked"
+	}
+	return "Verdict(" + strconv.Itoa(int(v)) + ")"
+}
+
+// App is one registered application at a service: its credentials and how
+// to reach the service. The zero value of every optional field is sensible.
+// An App prints with its secret redacted.
+type App struct {
+	ClientID     string
+	ClientSecret string
+	// RedirectURL is the registered callback, used by AuthRequest when the
+	// caller passes none.
+	RedirectURL string
+	// Scopes are requested when a grant is given none.
+	Scopes []string
+	// HTTPClient sends every request to the service (token endpoints and
+	// API); nil means http.DefaultClient. Token endpoints use a copy that
+	// follows no redirects.
+	HTTPClient *http.Client
+	// UserAgent is sent where the service asks for one.
+	UserAgent string
+	// APIVersion selects the service's API version where it is chosen per
+	// request (Vimeo's Accept header); "" means the provider's default.
+	APIVersion string
+	// APIURL overrides the base URL of the service's API and token endpoints
+	// (a fake in tests, or a proxy), e.g. "http://127.0.0.1:8080".
+	APIURL string
+	// WebURL overrides the base URL of the service's browser pages (consent,
+	// PIN entry) where they live on a different host than the API.
+	WebURL string
+	// Clock reads time and waits; nil is the real clock. Tests inject one.
+	Clock Clock
+}
+
+func (a App) httpClient() *http.Client {
+	if a.HTTPClient != nil {
+		return a.HTTPClient
+	}
+	return http.DefaultClient
+}
+
+func (a App) scopes(given []string) []string {
+	if len(given) > 0 {
+		return slices.Clone(given)
+	}
+	return slices.Clone(a.Scopes)
+}
+
+// String describes the App without its secret.
+func (a App) String() string {
+	return fmt.Sprintf("videoauth.App{ClientID:%s ClientSecret:%s RedirectURL:%s Scopes:%v APIURL:%s WebURL:%s}",
+		a.ClientID, presence(a.ClientSecret), a.RedirectURL, a.Scopes, a.APIURL, a.WebURL)
+}
+
+// GoString makes %#v redacted too.
+func (a App) GoString() string { return a.String() }
+
+// Format makes every fmt verb print the redacted form.
+func (a App) Format(f fmt.State, verb rune) {
+	s := a.String()
+	if verb == 'q' {
+		s = strconv.Quote(s)
+	}
+	fmt.Fprint(f, s)
+}
+
+// LogValue makes slog print the App without its secret.
+func (a App) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("client_id", a.ClientID),
+		slog.String("client_secret", presence(a.ClientSecret)),
+		slog.String("redirect_url", a.RedirectURL),
+	)
+}
+
+// baseURL parses override or falls back to def, refusing anything but https
+// or loopback http.
+func baseURL(override, def string) (*url.URL, error) {
+	s := def
+	if override != "" {
+		s = override
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return nil, errorf("bad base URL %q", s)
+	}
+	if err := checkEndpoint(u); err != nil {
+		return nil, fmt.Errorf("%w: %s", err, RedactURL(u))
+	}
+	u.Path = ""
+	u.RawQuery = ""
+	u.Fragment = ""
+	return u, nil
+}

@@ -1,0 +1,329 @@
+package videoauth
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"mime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Token is a credential for one service: what x/oauth2's Token holds plus the
+// granted scopes, the user it acts for, the raw user object and any other
+// members of the service's response. It marshals to JSON for storage and
+// back without losing anything, and prints redacted in fmt and slog.
+type Token struct {
+	Provider     string    `json:"provider,omitempty"` // "vimeo", "simkl", "viki": makes a stored token recognisable
+	AccessToken  string    `json:"access_token"`
+	TokenType    string    `json:"token_type,omitempty"` // normalised: "Bearer", or the provider's own kind
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	Expiry       time.Time `json:"expiry,omitzero"` // zero: the service gave no lifetime
+	Scopes       []string  `json:"scopes,omitempty"`  // granted, which may differ from requested
+	UserID       string    `json:"user_id,omitempty"`
+	// User is the service's user object as sent, when the grant returns one.
+	User json.RawMessage `json:"user,omitempty"`
+	// Extra holds every other member of the token response (Vimeo's app,
+	// expires_on; Simkl's result; ...), raw.
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
+	// Meta is for the caller and for provider bookkeeping (Simkl's auth
+	// generation, for one); it is stored with the token.
+	Meta map[string]string `json:"meta,omitempty"`
+}
+
+// Valid reports whether t has an access token that has not expired at now.
+// A zero Expiry never expires.
+func (t *Token) Valid(now time.Time) bool {
+	return t != nil && t.AccessToken != "" && (t.Expiry.IsZero() || now.Before(t.Expiry))
+}
+
+// expiresWithin reports whether t expires before now+d.
+func (t *Token) expiresWithin(now time.Time, d time.Duration) bool {
+	return !t.Expiry.IsZero() && !now.Add(d).Before(t.Expiry)
+}
+
+// HasScope reports whether scope is among the granted scopes.
+func (t *Token) HasScope(scope string) bool {
+	return t != nil && slices.Contains(t.Scopes, scope)
+}
+
+// RequireScopes returns an error wrapping ErrScopeNotGranted that lists every
+// scope in want that the service did not grant, or nil. Services may grant
+// less than was asked (the user can untick scopes on Vimeo's consent page).
+func (t *Token) RequireScopes(want ...string) error {
+	var missing []string
+	for _, s := range want {
+		if !t.HasScope(s) {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrScopeNotGranted, strings.Join(missing, " "))
+}
+
+// Clone returns a deep copy of t.
+func (t *Token) Clone() *Token {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	c.Scopes = slices.Clone(t.Scopes)
+	c.User = bytes.Clone(t.User)
+	if t.Extra != nil {
+		c.Extra = make(map[string]json.RawMessage, len(t.Extra))
+		for k, v := range t.Extra {
+			c.Extra[k] = bytes.Clone(v)
+		}
+	}
+	if t.Meta != nil {
+		c.Meta = make(map[string]string, len(t.Meta))
+		for k, v := range t.Meta {
+			c.Meta[k] = v
+		}
+	}
+	return &c
+}
+
+// OAuth2 returns t as an *oauth2.Token, for code that speaks x/oauth2.
+func (t *Token) OAuth2() *oauth2.Token {
+	if t == nil {
+		return nil
+	}
+	o := &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, RefreshToken: t.RefreshToken, Expiry: t.Expiry}
+	if len(t.Extra) > 0 {
+		m := make(map[string]any, len(t.Extra))
+		for k, v := range t.Extra {
+			var x any
+			if json.Unmarshal(v, &x) == nil {
+				m[k] = x
+			}
+		}
+		o = o.WithExtra(m)
+	}
+	return o
+}
+
+// String returns a redacted description: the secrets' presence, never their value.
+func (t *Token) String() string {
+	if t == nil {
+		return "videoauth.Token(nil)"
+	}
+	var b strings.Builder
+	b.WriteString("videoauth.Token{provider=")
+	b.WriteString(t.Provider)
+	b.WriteString(" type=")
+	b.WriteString(t.TokenType)
+	b.WriteString(" access=")
+	b.WriteString(presence(t.AccessToken))
+	b.WriteString(" refresh=")
+	b.WriteString(presence(t.RefreshToken))
+	if !t.Expiry.IsZero() {
+		b.WriteString(" expiry=")
+		b.WriteString(t.Expiry.UTC().Format(time.RFC3339))
+	}
+	if len(t.Scopes) > 0 {
+		b.WriteString(" scopes=")
+		b.WriteString(strings.Join(t.Scopes, ","))
+	}
+	if t.UserID != "" {
+		b.WriteString(" user=")
+		b.WriteString(t.UserID)
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+func presence(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return "REDACTED"
+}
+
+// GoString makes %#v redacted too.
+func (t *Token) GoString() string { return t.String() }
+
+// Format makes every fmt verb (%v, %+v, %#v, %s, %q, %x, %d...) print the
+// redacted form, so no verb can reach the raw fields.
+func (t *Token) Format(f fmt.State, verb rune) {
+	s := t.String()
+	if verb == 'q' {
+		s = strconv.Quote(s)
+	}
+	fmt.Fprint(f, s)
+}
+
+// LogValue makes slog print the redacted fields.
+func (t *Token) LogValue() slog.Value {
+	if t == nil {
+		return slog.StringValue("nil")
+	}
+	attrs := []slog.Attr{
+		slog.String("provider", t.Provider),
+		slog.String("type", t.TokenType),
+		slog.String("access", presence(t.AccessToken)),
+		slog.String("refresh", presence(t.RefreshToken)),
+	}
+	if !t.Expiry.IsZero() {
+		attrs = append(attrs, slog.Time("expiry", t.Expiry))
+	}
+	if len(t.Scopes) > 0 {
+		attrs = append(attrs, slog.String("scopes", strings.Join(t.Scopes, " ")))
+	}
+	if t.UserID != "" {
+		attrs = append(attrs, slog.String("user", t.UserID))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// maxExpiresIn clamps absurd lifetimes (Simkl V1 sends five years).
+const maxExpiresIn = 20 * 365 * 24 * time.Hour
+
+// parseToken decodes a JSON token response (RFC 6749 §5.1). It requires a
+// non-empty string access_token, accepts expires_in as a number or numeric
+// string (absent, null or 0 mean "no lifetime given", negative is rejected,
+// huge is clamped), understands token_type case-insensitively and rejects
+// kinds it cannot use, treats a body with "error" as an error whatever the
+// status, and keeps unknown members in Extra. defaultType is used when the
+// service omits token_type.
+func parseToken(body []byte, contentType, defaultType string, now time.Time) (*Token, error) {
+	if mt, _, err := mime.ParseMediaType(contentType); err == nil {
+		if mt == "application/x-www-form-urlencoded" || mt == "text/html" || mt == "text/plain" && !looksJSON(body) {
+			return nil, fmt.Errorf("%w: token response is %s, not JSON", ErrBadResponse, mt)
+		}
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+		return nil, fmt.Errorf("%w: token response is not a JSON object", ErrBadResponse)
+	}
+	if code, ok := jsonString(m["error"]); ok && code != "" {
+		return nil, &tokenBodyError{code: code}
+	}
+	t := &Token{}
+	var ok bool
+	if t.AccessToken, ok = jsonString(m["access_token"]); !ok || t.AccessToken == "" {
+		return nil, fmt.Errorf("%w: access_token missing or not a string", ErrBadResponse)
+	}
+	tt, ok := jsonString(m["token_type"])
+	if raw := m["token_type"]; len(raw) > 0 && string(raw) != "null" && !ok {
+		return nil, fmt.Errorf("%w: token_type is not a string", ErrBadResponse)
+	}
+	if tt == "" {
+		tt = defaultType
+	}
+	if !strings.EqualFold(tt, "bearer") {
+		return nil, fmt.Errorf("%w: %q", ErrUnsupportedTokenType, truncate(tt, 32))
+	}
+	t.TokenType = "Bearer"
+	if raw, present := m["refresh_token"]; present && string(raw) != "null" {
+		if t.RefreshToken, ok = jsonString(raw); !ok {
+			return nil, fmt.Errorf("%w: refresh_token is not a string", ErrBadResponse)
+		}
+	}
+	d, err := parseExpiresIn(m["expires_in"])
+	if err != nil {
+		return nil, err
+	}
+	if d > 0 {
+		t.Expiry = now.Add(d)
+	}
+	if raw, present := m["scope"]; present {
+		t.Scopes = parseScopes(raw)
+	}
+	if u, present := m["user"]; present && string(u) != "null" {
+		t.User = bytes.Clone(u)
+	}
+	for _, k := range []string{"access_token", "token_type", "refresh_token", "expires_in", "scope", "user"} {
+		delete(m, k)
+	}
+	if len(m) > 0 {
+		t.Extra = m
+	}
+	return t, nil
+}
+
+// tokenBodyError is an "error" member found in a token-endpoint body; the
+// caller turns it into an *Error with the status and provider.
+type tokenBodyError struct{ code string }
+
+func (e *tokenBodyError) Error() string { return "videoauth: token endpoint error " + safeCode(e.code) }
+
+func looksJSON(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && b[0] == '{'
+}
+
+func jsonString(raw json.RawMessage) (string, bool) {
+	if len(raw) == 0 || raw[0] != '"' {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// parseExpiresIn accepts a JSON number or numeric string, in seconds.
+func parseExpiresIn(raw json.RawMessage) (time.Duration, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	s := string(raw)
+	if raw[0] == '"' {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, fmt.Errorf("%w: expires_in", ErrBadResponse)
+		}
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return 0, nil
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("%w: expires_in is not a number", ErrBadResponse)
+	}
+	if f < 0 {
+		return 0, fmt.Errorf("%w: negative expires_in", ErrBadResponse)
+	}
+	if f >= maxExpiresIn.Seconds() {
+		return maxExpiresIn, nil
+	}
+	return time.Duration(f * float64(time.Second)), nil
+}
+
+// parseScopes reads a space-separated string (RFC 6749 §3.3), tolerating
+// commas and '+' (form-style encodings seen in fragments), or a JSON array.
+func parseScopes(raw json.RawMessage) []string {
+	if s, ok := jsonString(raw); ok {
+		return splitScopes(s)
+	}
+	var list []string
+	if json.Unmarshal(raw, &list) == nil {
+		return list
+	}
+	return nil
+}
+
+func splitScopes(s string) []string {
+	f := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '+' })
+	if len(f) == 0 {
+		return nil
+	}
+	return f
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -1,0 +1,146 @@
+package videoauth
+
+import (
+	"errors"
+	"io"
+	"net/http"
+)
+
+// maxDrain bounds how much of a rejected response is read before it is
+// closed, so the connection can be reused without reading a huge body.
+const maxDrain = 64 << 10
+
+// Transport is an http.RoundTripper that authorizes requests to a
+// provider's API hosts with tokens from Source. When the provider's Verdict
+// says the token was rejected but can be replaced, it gets a new one (one
+// mint for any number of concurrent rejections) and replays the request
+// once; a second rejection is returned as it is. When the grant is revoked
+// the response is returned and the Source stops minting.
+//
+// Requests to hosts the provider does not own pass through untouched, so a
+// redirect to another host never carries a credential. The caller's request
+// is never modified (it is cloned before the credential is attached), its
+// body is closed exactly once, and a request whose body cannot be replayed
+// (Body set, GetBody nil) is never retried.
+type Transport struct {
+	Provider Provider
+	Source   *Source
+	// Base sends the requests; nil means the provider App's HTTP client's
+	// transport, else http.DefaultTransport.
+	Base http.RoundTripper
+}
+
+// NewClient returns an *http.Client that authorizes requests to p's API with
+// tokens from src. It copies the App's HTTPClient settings (timeout, jar)
+// when p has one.
+func NewClient(p Provider, src *Source) *http.Client {
+	c := http.Client{}
+	if hc := appClientOf(p); hc != nil {
+		c = *hc
+	}
+	c.Transport = &Transport{Provider: p, Source: src, Base: c.Transport}
+	return &c
+}
+
+// appClient is implemented by this package's providers.
+type appClient interface{ appHTTPClient() *http.Client }
+
+func appClientOf(p Provider) *http.Client {
+	if a, ok := p.(appClient); ok {
+		return a.appHTTPClient()
+	}
+	return nil
+}
+
+func (t *Transport) base() http.RoundTripper {
+	if t.Base != nil {
+		return t.Base
+	}
+	if hc := appClientOf(t.Provider); hc != nil && hc.Transport != nil {
+		return hc.Transport
+	}
+	return http.DefaultTransport
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.Provider == nil || t.Source == nil {
+		closeBody(req)
+		return nil, errors.New("videoauth: Transport needs a Provider and a Source")
+	}
+	if !t.Provider.Owns(req.URL) {
+		return t.base().RoundTrip(req)
+	}
+	ctx := req.Context()
+	tok, err := t.Source.Token(ctx)
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	resp, err := t.send(req, req.Body, tok)
+	if err != nil {
+		return nil, err
+	}
+	switch t.Provider.Verdict(resp) {
+	case VerdictOK:
+		return resp, nil
+	case VerdictRevoked:
+		t.Source.revoke(tok)
+		return resp, nil
+	}
+	// VerdictExpired.
+	if t.Source.Mint == nil {
+		t.Source.revoke(tok) // cannot be replaced without the user
+		return resp, nil
+	}
+	t.Source.Invalidate(tok)
+	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	if !replayable {
+		return resp, nil
+	}
+	tok2, err := t.Source.Token(ctx)
+	if err != nil {
+		drain(resp)
+		return nil, err
+	}
+	var body io.ReadCloser
+	if req.Body != nil && req.Body != http.NoBody {
+		if body, err = req.GetBody(); err != nil {
+			drain(resp)
+			return nil, errorf("cannot replay request body: %w", err)
+		}
+	}
+	drain(resp)
+	return t.send(req, body, tok2)
+}
+
+// send clones req with body, authorizes the clone and sends it. The base
+// transport closes body.
+func (t *Transport) send(req *http.Request, body io.ReadCloser, tok *Token) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	r.Body = body
+	if err := t.Provider.Authorize(r, tok); err != nil {
+		if body != nil {
+			body.Close()
+		}
+		return nil, err
+	}
+	resp, err := t.base().RoundTrip(r)
+	if err != nil {
+		return nil, redactErr(err)
+	}
+	return resp, nil
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// drain reads a bounded amount of resp's body and closes it, so the
+// connection can be reused.
+func drain(resp *http.Response) {
+	io.CopyN(io.Discard, resp.Body, maxDrain)
+	resp.Body.Close()
+}

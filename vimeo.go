@@ -1,0 +1,504 @@
+package videoauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/videoauth/videoauth/internal/wire"
+)
+
+// VimeoURL is Vimeo's API host; OAuth pages and token endpoints live there
+// too (PROVIDERS.md §2.1).
+const VimeoURL = "https://api.vimeo.com"
+
+// VimeoVersion is the API version requested in the Accept header when
+// App.APIVersion is empty (PROVIDERS.md §2.1: 3.4 is the current default).
+const VimeoVersion = "3.4"
+
+// Vimeo scopes (developer.vimeo.com/api/authentication; email and stats from
+// Vimeo's OpenAPI security scheme, PROVIDERS.md §2.11).
+const (
+	VimeoScopePublic     = "public"
+	VimeoScopePrivate    = "private"
+	VimeoScopePurchased  = "purchased"
+	VimeoScopePurchase   = "purchase"
+	VimeoScopeCreate     = "create"
+	VimeoScopeEdit       = "edit"
+	VimeoScopeDelete     = "delete"
+	VimeoScopeInteract   = "interact"
+	VimeoScopeUpload     = "upload"
+	VimeoScopePromoCodes = "promo_codes"
+	VimeoScopeVideoFiles = "video_files"
+	VimeoScopeEmail      = "email"
+	VimeoScopeStats      = "stats"
+)
+
+// Vimeo is the Vimeo provider: client credentials, authorization code,
+// implicit and device grants, token verification and revocation, on
+// api.vimeo.com. Every request it sends, token endpoints included, carries
+// the versioned Accept header; token endpoints get Basic client auth over
+// the raw id:secret, as Vimeo's own SDKs send it.
+type Vimeo struct {
+	app    App
+	api    *url.URL
+	accept string
+	ep     *endpoint
+}
+
+// NewVimeo returns the Vimeo provider for app. App.APIURL points it at a
+// fake or a proxy; App.APIVersion overrides the API version.
+func NewVimeo(app App) (*Vimeo, error) {
+	api, err := baseURL(app.APIURL, VimeoURL)
+	if err != nil {
+		return nil, err
+	}
+	if app.ClientID == "" {
+		return nil, errorf("vimeo: App.ClientID is required")
+	}
+	version := app.APIVersion
+	if version == "" {
+		version = VimeoVersion
+	}
+	v := &Vimeo{app: app, api: api, accept: "application/vnd.vimeo.*+json;version=" + version}
+	v.ep = newEndpoint("vimeo", app, http.Header{"Accept": {v.accept}}, vimeoErrorShape, vimeoFinish)
+	return v, nil
+}
+
+// Name returns "vimeo".
+func (v *Vimeo) Name() string { return "vimeo" }
+
+func (v *Vimeo) appHTTPClient() *http.Client { return v.app.HTTPClient }
+
+func (v *Vimeo) url(p string) string { return v.api.String() + p }
+
+// Config returns the x/oauth2 configuration of Vimeo's code flow, with
+// AuthStyleInHeader set explicitly. (This library sends Vimeo's token
+// requests itself: x/oauth2 URL-escapes the Basic credentials, Vimeo's SDKs
+// do not — PROVIDERS.md §0.2.)
+func (v *Vimeo) Config() *oauth2.Config {
+	return &oauth2.Config{
+		ClientID:     v.app.ClientID,
+		ClientSecret: v.app.ClientSecret,
+		RedirectURL:  v.app.RedirectURL,
+		Scopes:       v.app.scopes(nil),
+		Endpoint: oauth2.Endpoint{
+			AuthURL:       v.url("/oauth/authorize"),
+			TokenURL:      v.url("/oauth/access_token"),
+			DeviceAuthURL: v.url("/oauth/device"),
+			AuthStyle:     oauth2.AuthStyleInHeader,
+		},
+	}
+}
+
+// Owns reports whether u is on Vimeo's API host (scheme and host:port).
+func (v *Vimeo) Owns(u *url.URL) bool {
+	return u != nil && u.Scheme == v.api.Scheme && strings.EqualFold(u.Host, v.api.Host)
+}
+
+// Authorize sets the bearer token and, unless the caller asked for a Vimeo
+// media type already, the versioned Accept header.
+func (v *Vimeo) Authorize(r *http.Request, t *Token) error {
+	if t == nil || t.AccessToken == "" {
+		return errorf("vimeo: no access token")
+	}
+	r.Header.Set("Authorization", "Bearer "+t.AccessToken)
+	if !strings.Contains(r.Header.Get("Accept"), "vnd.vimeo") {
+		r.Header.Set("Accept", v.accept)
+	}
+	return nil
+}
+
+// Verdict reads a Vimeo API response. A 401 with WWW-Authenticate:
+// Bearer error="invalid_token" (what Vimeo's own SDK keys on) or with
+// error_code 8000, 8001 or 8003 means the token is no good: Expired, so a
+// client-credentials source re-mints and the request is replayed once; for a
+// user token, which cannot be re-minted, the Transport turns that into
+// Revoked. error_code 8002 ("no user associated with the token": an app
+// token on a user endpoint) is returned as it is, since a new app token would
+// not help [I]. 403 (missing scope) is never retried.
+func (v *Vimeo) Verdict(resp *http.Response) Verdict {
+	if resp.StatusCode != http.StatusUnauthorized {
+		return VerdictOK
+	}
+	if strings.Contains(resp.Header.Get("WWW-Authenticate"), `invalid_token`) {
+		return VerdictExpired
+	}
+	code, _ := vimeoErrorShape(peekBody(resp, 4<<10))
+	switch code {
+	case "8000", "8001", "8003":
+		return VerdictExpired
+	}
+	return VerdictOK
+}
+
+// peekBody reads up to n bytes of resp.Body and puts them back.
+func peekBody(resp *http.Response, n int64) []byte {
+	if resp.Body == nil || resp.Body == http.NoBody {
+		return nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, n))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
+	return b
+}
+
+// vimeoErrorShape reads any of Vimeo's three error shapes (PROVIDERS.md
+// §2.8): {error, developer_message, error_code (number or string), link},
+// the token endpoints' {error, error_description}, and the legacy {error}.
+func vimeoErrorShape(body []byte) (code, desc string) {
+	var e struct {
+		Error            string          `json:"error"`
+		ErrorDescription string          `json:"error_description"`
+		DeveloperMessage string          `json:"developer_message"`
+		ErrorCode        json.RawMessage `json:"error_code"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return "", ""
+	}
+	if c := jsonCode(e.ErrorCode); c != "" {
+		desc = e.DeveloperMessage
+		if desc == "" {
+			desc = e.Error
+		}
+		return c, desc
+	}
+	if e.ErrorDescription != "" || (e.Error != "" && safeCode(e.Error) != "" && !strings.Contains(e.Error, " ")) {
+		return e.Error, e.ErrorDescription
+	}
+	return "", e.Error
+}
+
+// jsonCode reads a code sent as a JSON number or string.
+func jsonCode(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	if s, ok := jsonString(raw); ok {
+		return strings.TrimSpace(s)
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String()
+	}
+	return ""
+}
+
+// vimeoFinish takes the user id from user.uri ("/users/4242") and an expiry
+// from expires_on (epoch seconds) when expires_in was absent.
+func vimeoFinish(t *Token) {
+	if len(t.User) > 0 {
+		var u struct {
+			URI string `json:"uri"`
+		}
+		if json.Unmarshal(t.User, &u) == nil && strings.HasPrefix(u.URI, "/users/") {
+			t.UserID = path.Base(u.URI)
+		}
+	}
+	if raw, ok := t.Extra["expires_on"]; ok && t.Expiry.IsZero() {
+		if s := jsonCode(raw); s != "" {
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
+				t.Expiry = time.Unix(n, 0)
+			}
+		}
+	}
+}
+
+// vimeoSentinel refines the generic mapping with Vimeo's numeric codes.
+func (v *Vimeo) refine(e *Error) *Error {
+	switch e.Code {
+	case "8000", "8002", "8003", "2300", "2302":
+		e.Err = ErrReauthRequired
+	case "8001":
+		e.Err = ErrInvalidClient
+	}
+	return e
+}
+
+func (v *Vimeo) call(ctx context.Context, op, p string, form url.Values) (*Token, error) {
+	tok, err := v.ep.token(ctx, op, &wire.Request{
+		URL: v.url(p), Form: form, Style: wire.AuthBasicRaw,
+		ClientID: v.app.ClientID, ClientSecret: v.app.ClientSecret,
+	})
+	var e *Error
+	if errors.As(err, &e) {
+		v.refine(e)
+	}
+	return tok, err
+}
+
+func scopeParam(s []string) string {
+	if len(s) == 0 {
+		return VimeoScopePublic
+	}
+	return strings.Join(s, " ")
+}
+
+// ClientCredentials returns a Source of app-only tokens from
+// POST /oauth/authorize/client (PROVIDERS.md §2.2), minted lazily and
+// re-minted when Vimeo rejects one. Such tokens read public data only,
+// whatever scopes are asked for; scopes default to the App's, else "public".
+func (v *Vimeo) ClientCredentials(scopes ...string) *Source {
+	sc := scopeParam(v.app.scopes(scopes))
+	return &Source{
+		Clock: v.app.Clock,
+		Mint: func(ctx context.Context, _ *Token) (*Token, error) {
+			return v.call(ctx, "client_credentials", "/oauth/authorize/client",
+				url.Values{"grant_type": {"client_credentials"}, "scope": {sc}})
+		},
+	}
+}
+
+// AuthRequest starts the authorization-code flow: the authorize URL on
+// api.vimeo.com with a fresh state (Vimeo requires one) and the scopes, and
+// an S256 PKCE challenge. Vimeo does not document PKCE; authorization
+// servers must ignore parameters they do not know (RFC 6749 §3.1), so it
+// costs nothing and protects if Vimeo honours it [I]. redirectURL "" means
+// App.RedirectURL; no scopes means App.Scopes, else "public".
+func (v *Vimeo) AuthRequest(redirectURL string, scopes ...string) (*AuthRequest, error) {
+	return v.authRequest(redirectURL, scopes, false)
+}
+
+// ImplicitRequest starts the implicit grant (response_type=token): the token
+// comes back in the redirect's fragment, short-lived. RFC 9700 §2.1.2 advises
+// against it; it exists for browser-only clients. Finish with ImplicitToken.
+func (v *Vimeo) ImplicitRequest(redirectURL string, scopes ...string) (*AuthRequest, error) {
+	return v.authRequest(redirectURL, scopes, true)
+}
+
+func (v *Vimeo) authRequest(redirectURL string, scopes []string, implicit bool) (*AuthRequest, error) {
+	cfg := v.Config()
+	if redirectURL != "" {
+		cfg.RedirectURL = redirectURL
+	}
+	if cfg.RedirectURL == "" {
+		return nil, errorf("vimeo: a redirect URL is required")
+	}
+	cfg.Scopes = strings.Fields(scopeParam(v.app.scopes(scopes)))
+	return newAuthRequest(authRequestOpts{provider: "vimeo", cfg: cfg, pkce: !implicit, implicit: implicit})
+}
+
+// Exchange checks the callback query q against ar — state first, in
+// constant time, single use — and exchanges the code once at
+// POST /oauth/access_token with Basic client auth and the identical
+// redirect_uri. A failed exchange is never retried: the code is spent.
+func (v *Vimeo) Exchange(ctx context.Context, ar *AuthRequest, q url.Values) (*Token, error) {
+	if ar == nil || ar.Provider != v.Name() || ar.Implicit {
+		return nil, fmt.Errorf("%w: not a Vimeo code-flow request", ErrStateMismatch)
+	}
+	code, err := ar.Callback(q)
+	if err != nil {
+		return nil, err
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {ar.RedirectURL}}
+	if ar.Verifier != "" {
+		form.Set("code_verifier", ar.Verifier)
+	}
+	return v.call(ctx, "exchange", "/oauth/access_token", form)
+}
+
+// ImplicitToken reads the token from the implicit grant's redirect fragment
+// (with or without the leading '#', or the whole redirect URL), after the
+// same state checks as Exchange. The token expires after expires_in.
+func (v *Vimeo) ImplicitToken(ar *AuthRequest, fragment string) (*Token, error) {
+	if ar == nil || ar.Provider != v.Name() || !ar.Implicit {
+		return nil, fmt.Errorf("%w: not a Vimeo implicit request", ErrStateMismatch)
+	}
+	if i := strings.IndexByte(fragment, '#'); i >= 0 {
+		fragment = fragment[i+1:]
+	}
+	q, err := url.ParseQuery(fragment)
+	if err != nil {
+		return nil, fmt.Errorf("%w: unparsable fragment", ErrBadCallback)
+	}
+	if err := ar.consume(q); err != nil {
+		return nil, err
+	}
+	if err := ar.callbackError(q); err != nil {
+		return nil, err
+	}
+	return parseFragmentToken(q, v.Name(), v.ep.clock.Now())
+}
+
+// parseFragmentToken applies the token-response rules to fragment values.
+func parseFragmentToken(q url.Values, provider string, now time.Time) (*Token, error) {
+	m := make(map[string]json.RawMessage, len(q))
+	for k, vs := range q {
+		if k == "state" || len(vs) != 1 {
+			continue
+		}
+		b, _ := json.Marshal(vs[0])
+		m[k] = b
+	}
+	body, _ := json.Marshal(m)
+	tok, err := parseToken(body, "application/json", "bearer", now)
+	if err != nil {
+		var be *tokenBodyError
+		if errors.As(err, &be) {
+			return nil, &Error{Provider: provider, Op: "implicit", Code: be.code, Err: ErrAccessDenied}
+		}
+		return nil, err
+	}
+	tok.Provider = provider
+	return tok, nil
+}
+
+// Device starts Vimeo's device grant (POST /oauth/device, grant_type
+// device_grant; PROVIDERS.md §2.5) and returns the code to show. Wait polls
+// POST /oauth/device/authorize on the common engine. Vimeo's device flow is
+// not RFC 8628: Basic client auth, its own grant type, the user_code sent
+// back with every poll. The poll always goes to api.vimeo.com, never to the
+// authorize_link the response names, so client credentials cannot be sent
+// elsewhere.
+func (v *Vimeo) Device(ctx context.Context, scopes ...string) (*DeviceCode, error) {
+	sc := scopeParam(v.app.scopes(scopes))
+	resp, err := v.ep.do(ctx, "device", &wire.Request{
+		URL: v.url("/oauth/device"), Style: wire.AuthBasicRaw, ClientID: v.app.ClientID, ClientSecret: v.app.ClientSecret,
+		Header: http.Header{"Cache-Control": {"no-cache, no-store"}},
+		Form:   url.Values{"grant_type": {"device_grant"}, "scope": {sc}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status < 200 || resp.Status > 299 {
+		return nil, v.refine(v.ep.errorFrom("device", v.url("/oauth/device"), resp))
+	}
+	dr, err := parseVimeoDevice(resp.Body)
+	if err != nil {
+		return nil, &Error{Provider: "vimeo", Op: "device", Status: resp.Status, Body: capBody(resp.Body), Err: err}
+	}
+	form := url.Values{"grant_type": {"device_grant"}, "user_code": {dr.UserCode}, "device_code": {dr.DeviceCode}, "scope": {sc}}
+	poll := func(ctx context.Context) (*Token, pollOutcome, error) {
+		r := &wire.Request{URL: v.url("/oauth/device/authorize"), Form: form, Style: wire.AuthBasicRaw,
+			ClientID: v.app.ClientID, ClientSecret: v.app.ClientSecret}
+		resp, err := v.ep.do(ctx, "device_poll", r)
+		if err != nil {
+			if errors.Is(err, ErrTokenTooLarge) || errors.Is(err, ErrInsecureEndpoint) {
+				return nil, pollFail, err
+			}
+			return nil, pollRetry, err
+		}
+		if resp.Status >= 200 && resp.Status <= 299 {
+			tok, err := v.ep.parse("device_poll", r.URL, resp)
+			if err != nil {
+				return nil, pollFail, err
+			}
+			return tok, pollDone, nil
+		}
+		e := v.refine(v.ep.errorFrom("device_poll", r.URL, resp))
+		return nil, vimeoPollOutcome(e), e
+	}
+	dc := newDeviceCode("vimeo", v.app.Clock, time.Duration(dr.ExpiresIn)*time.Second, time.Duration(dr.Interval)*time.Second, poll)
+	dc.UserCode, dc.VerificationURI = dr.UserCode, dr.ActivateLink
+	return dc, nil
+}
+
+// vimeoPollOutcome classifies a failed device poll. Vimeo does not document
+// its "not yet" answer, and clients treat any 4xx as pending [I]; answers
+// that can never turn into a token stop at once (RFC 8628 §3.5).
+func vimeoPollOutcome(e *Error) pollOutcome {
+	switch {
+	case e.Status == 429 || e.Code == "slow_down":
+		return pollSlowDown
+	case e.Status >= 500:
+		return pollRetry
+	}
+	switch e.Code {
+	case "access_denied", "expired_token", "invalid_client", "invalid_grant", "unsupported_grant_type", "invalid_scope", "8001":
+		return pollFail
+	}
+	return pollPending
+}
+
+type vimeoDeviceResponse struct {
+	DeviceCode    string `json:"device_code"`
+	UserCode      string `json:"user_code"`
+	AuthorizeLink string `json:"authorize_link"`
+	ActivateLink  string `json:"activate_link"`
+	ExpiresIn     int64  `json:"expires_in"`
+	Interval      int64  `json:"interval"`
+}
+
+// parseVimeoDevice reads the /oauth/device answer (Vimeo's PinCodeInfo).
+func parseVimeoDevice(body []byte) (*vimeoDeviceResponse, error) {
+	var dr vimeoDeviceResponse
+	if err := json.Unmarshal(body, &dr); err != nil {
+		return nil, fmt.Errorf("%w: device response is not the expected JSON", ErrBadResponse)
+	}
+	if dr.DeviceCode == "" || dr.UserCode == "" || dr.ActivateLink == "" {
+		return nil, fmt.Errorf("%w: device response lacks device_code, user_code or activate_link", ErrBadResponse)
+	}
+	if dr.ExpiresIn < 0 || dr.Interval < 0 || dr.ExpiresIn > 86400 || dr.Interval > 3600 {
+		return nil, fmt.Errorf("%w: device response has an absurd expires_in or interval", ErrBadResponse)
+	}
+	return &dr, nil
+}
+
+// Verify asks Vimeo whether t is still valid (GET /oauth/verify) and
+// returns what Vimeo knows of it: granted scopes, user, app. A token Vimeo
+// no longer knows (deleted after six months unused, revoked) gives an *Error
+// matching ErrReauthRequired.
+func (v *Vimeo) Verify(ctx context.Context, t *Token) (*Token, error) {
+	if t == nil || t.AccessToken == "" {
+		return nil, errorf("vimeo: no token to verify")
+	}
+	r := &wire.Request{Method: http.MethodGet, URL: v.url("/oauth/verify"), Header: http.Header{"Authorization": {"Bearer " + t.AccessToken}}}
+	resp, err := v.ep.do(ctx, "verify", r)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status == http.StatusUnauthorized {
+		e := v.ep.errorFrom("verify", r.URL, resp)
+		e.Err = ErrReauthRequired
+		return nil, e
+	}
+	if resp.Status < 200 || resp.Status > 299 {
+		return nil, v.refine(v.ep.errorFrom("verify", r.URL, resp))
+	}
+	info, err := v.ep.parse("verify", r.URL, resp)
+	if err != nil {
+		return nil, err
+	}
+	info.AccessToken = t.AccessToken // Vimeo echoes it; keep ours either way
+	info.RefreshToken = t.RefreshToken
+	return info, nil
+}
+
+// Revoke deletes t at Vimeo (DELETE /tokens). A token Vimeo already does not
+// know (401) counts as revoked.
+func (v *Vimeo) Revoke(ctx context.Context, t *Token) error {
+	if t == nil || t.AccessToken == "" {
+		return errorf("vimeo: no token to revoke")
+	}
+	r := &wire.Request{Method: http.MethodDelete, URL: v.url("/tokens"), Header: http.Header{"Authorization": {"Bearer " + t.AccessToken}}}
+	resp, err := v.ep.do(ctx, "revoke", r)
+	if err != nil {
+		return err
+	}
+	if resp.Status >= 200 && resp.Status <= 299 || resp.Status == http.StatusUnauthorized {
+		return nil
+	}
+	return v.refine(v.ep.errorFrom("revoke", r.URL, resp))
+}
+
+// Source returns a Source holding a user token t (from Exchange, Device or
+// storage). A user token cannot be re-minted without the user: when Vimeo
+// rejects it the Source answers ErrReauthRequired.
+func (v *Vimeo) Source(t *Token) *Source {
+	s := NewSource(t, nil)
+	s.Clock = v.app.Clock
+	return s
+}
