@@ -24,15 +24,15 @@ import (
 // (RFC 6749 §10.12). A copy restored from storage is a fresh value: delete
 // the session entry when the callback arrives so it cannot be used twice.
 type AuthRequest struct {
-	URL         string   `json:"url"`           // send the user's browser here
-	Provider    string   `json:"provider"`      // the provider that issued it; its callbacks only
-	State       string   `json:"state"`         // 256 bits from crypto/rand, base64url
-	Verifier    string   `json:"verifier"`      // PKCE code_verifier (RFC 7636), "" when not used
-	RedirectURL string   `json:"redirect_url"`  // sent again, identical, with the exchange
-	Scopes      []string `json:"scopes"`        // requested
-	Issuer      string   `json:"issuer"`        // expected iss (RFC 9207), when the service sends one
-	RequireIss  bool     `json:"require_iss"`   // a callback without iss is rejected
-	Implicit    bool     `json:"implicit"`      // response_type=token: the token comes in the fragment
+	URL         string   `json:"url"`          // send the user's browser here
+	Provider    string   `json:"provider"`     // the provider that issued it; its callbacks only
+	State       string   `json:"state"`        // 256 bits from crypto/rand, base64url
+	Verifier    string   `json:"verifier"`     // PKCE code_verifier (RFC 7636), "" when not used
+	RedirectURL string   `json:"redirect_url"` // sent again, identical, with the exchange
+	Scopes      []string `json:"scopes"`       // requested
+	Issuer      string   `json:"issuer"`       // expected iss (RFC 9207), when the service sends one
+	RequireIss  bool     `json:"require_iss"`  // a callback without iss is rejected
+	Implicit    bool     `json:"implicit"`     // response_type=token: the token comes in the fragment
 
 	used atomic.Bool
 }
@@ -172,22 +172,4 @@ func (ar *AuthRequest) Format(f fmt.State, verb rune) {
 		s = strconv.Quote(s)
 	}
 	fmt.Fprint(f, s)
-}
-
-// parseRedirect returns the query of a full callback URL (or of the
-// fragment, for the implicit grant), for callers holding the URL as a string.
-func parseRedirect(raw string, fragment bool) (url.Values, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%w: unparsable redirect URL", ErrBadCallback)
-	}
-	part := u.RawQuery
-	if fragment {
-		part = u.EscapedFragment()
-	}
-	q, err := url.ParseQuery(part)
-	if err != nil {
-		return nil, fmt.Errorf("%w: unparsable redirect parameters", ErrBadCallback)
-	}
-	return q, nil
 }

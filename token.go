@@ -24,8 +24,8 @@ type Token struct {
 	AccessToken  string    `json:"access_token"`
 	TokenType    string    `json:"token_type,omitempty"` // normalised: "Bearer", or the provider's own kind
 	RefreshToken string    `json:"refresh_token,omitempty"`
-	Expiry       time.Time `json:"expiry,omitzero"` // zero: the service gave no lifetime
-	Scopes       []string  `json:"scopes,omitempty"`  // granted, which may differ from requested
+	Expiry       time.Time `json:"expiry,omitzero"`  // zero: the service gave no lifetime
+	Scopes       []string  `json:"scopes,omitempty"` // granted, which may differ from requested
 	UserID       string    `json:"user_id,omitempty"`
 	// User is the service's user object as sent, when the grant returns one.
 	User json.RawMessage `json:"user,omitempty"`

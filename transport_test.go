@@ -20,9 +20,9 @@ import (
 // testProvider owns one host; 401 means Expired, 498 means Revoked.
 type testProvider struct{ host string }
 
-func (p testProvider) Name() string                 { return "test" }
-func (p testProvider) Config() *oauth2.Config       { return &oauth2.Config{} }
-func (p testProvider) Owns(u *url.URL) bool         { return u.Host == p.host }
+func (p testProvider) Name() string           { return "test" }
+func (p testProvider) Config() *oauth2.Config { return &oauth2.Config{} }
+func (p testProvider) Owns(u *url.URL) bool   { return u.Host == p.host }
 func (p testProvider) Authorize(r *http.Request, t *Token) error {
 	r.Header.Set("Authorization", "Bearer "+t.AccessToken)
 	return nil

@@ -1,0 +1,47 @@
+// Package videoauth authenticates Go programs against three video services —
+// Vimeo, Simkl and Viki — on top of golang.org/x/oauth2, and gets each
+// service's quirks right so callers do not have to.
+//
+// The pieces, each in its own file:
+//
+//   - A Provider (Vimeo, ...) is one service: its endpoints, how a token is
+//     attached to a request (Authorize), which hosts may receive it (Owns),
+//     and how a rejected request reads (Verdict). Grants are methods of the
+//     concrete providers, because they differ per service.
+//   - A Token is what a grant returns: access and refresh token, expiry,
+//     granted scopes, user id, the raw user object and every other member of
+//     the response. It round-trips through JSON and prints redacted.
+//   - A Source caches a token and replaces it: lock-free reads, one mint for
+//     any number of concurrent callers, renewal ahead of expiry in the
+//     background, a failed mint shared and rate-limited, and
+//     ErrReauthRequired once the service revokes the grant.
+//   - A Transport (or NewClient) attaches tokens to requests for the
+//     provider's hosts only, and when the service rejects a token that can be
+//     replaced, gets a new one and replays the request once.
+//   - An AuthRequest carries state (256 bits, single use, constant-time
+//     check, checked before anything else) and PKCE S256 through a redirect.
+//     Loopback runs the whole redirect flow for command-line tools on
+//     127.0.0.1 (RFC 8252); DeviceCode.Wait polls device and PIN flows.
+//
+// App-only access to Vimeo:
+//
+//	vimeo, err := videoauth.NewVimeo(videoauth.App{ClientID: id, ClientSecret: secret})
+//	client := videoauth.NewClient(vimeo, vimeo.ClientCredentials())
+//	resp, err := client.Get("https://api.vimeo.com/videos?query=cats")
+//
+// A web application acting for its users:
+//
+//	ar, err := vimeo.AuthRequest("https://example.com/callback", videoauth.VimeoScopePrivate)
+//	// keep ar in the user's session, redirect the browser to ar.URL; then, in the callback:
+//	tok, err := vimeo.Exchange(ctx, ar, r.URL.Query())
+//	client := videoauth.NewClient(vimeo, vimeo.Source(tok))
+//
+// Errors: states callers branch on are sentinels (ErrAccessDenied,
+// ErrReauthRequired, ErrStateMismatch, ...) matched with errors.Is; failures
+// reported by a service are *Error values carrying the provider, operation,
+// HTTP status and the service's own code. No error string, fmt verb or slog
+// record produced by this package contains a token, code, verifier, secret
+// or raw response body.
+//
+// Package videoauthtest has fake servers of the services for tests.
+package videoauth
