@@ -56,6 +56,16 @@ var (
 	ErrRateLimited = errors.New("videoauth: rate limited")
 	// ErrServer: the service answered with a 5xx.
 	ErrServer = errors.New("videoauth: server error")
+	// ErrInvalidConfig: an App field or an argument is missing or malformed
+	// (no client id, a bad base URL, a token of another service...). Nothing
+	// was sent.
+	ErrInvalidConfig = errors.New("videoauth: invalid configuration")
+	// ErrInvalidRequest: the service found a required field missing or
+	// malformed (RFC 6749 invalid_request; Simkl V1 empty_field).
+	ErrInvalidRequest = errors.New("videoauth: invalid request")
+	// ErrRedirectMismatch: the redirect_uri of the exchange does not match
+	// the registered or authorized one (Simkl V1 redirect_failed).
+	ErrRedirectMismatch = errors.New("videoauth: redirect URI mismatch")
 )
 
 // maxErrBody caps the raw body kept in an *Error.
@@ -212,6 +222,8 @@ func sentinelFor(code string, status int) error {
 		return ErrExpiredCode
 	case "unsupported_grant_type":
 		return ErrUnsupportedGrant
+	case "invalid_request":
+		return ErrInvalidRequest
 	case "invalid_client", "unauthorized_client":
 		return ErrInvalidClient
 	case "slow_down", "rate_limit", "rate_limited":
@@ -224,6 +236,12 @@ func sentinelFor(code string, status int) error {
 		return ErrServer
 	}
 	return nil
+}
+
+// configErr reports bad configuration or a bad argument, matching
+// ErrInvalidConfig.
+func configErr(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
 }
 
 // errorf is fmt.Errorf with the package prefix.

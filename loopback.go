@@ -98,17 +98,17 @@ const (
 // an error matching ctx.Err().
 func Loopback(ctx context.Context, flow CodeFlow, cfg LoopbackConfig) (*Token, error) {
 	if flow == nil {
-		return nil, errorf("loopback: no CodeFlow")
+		return nil, configErr("loopback: no CodeFlow")
 	}
 	if cfg.Open == nil {
-		return nil, errorf("loopback: LoopbackConfig.Open is required")
+		return nil, configErr("loopback: LoopbackConfig.Open is required")
 	}
 	path, err := loopbackPath(cfg.Path)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Port < 0 || cfg.Port > 65535 {
-		return nil, errorf("loopback: port %d out of range", cfg.Port)
+		return nil, configErr("loopback: port %d out of range", cfg.Port)
 	}
 	timeout := cfg.Timeout
 	if timeout <= 0 {
@@ -244,7 +244,7 @@ func loopbackPath(p string) (string, error) {
 		p = "/" + p
 	}
 	if (&url.URL{Path: p}).EscapedPath() != p {
-		return "", errorf("loopback: callback path %q needs escaping; use a plain path", p)
+		return "", configErr("loopback: callback path %q needs escaping; use a plain path", p)
 	}
 	return p, nil
 }

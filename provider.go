@@ -140,7 +140,7 @@ func baseURL(override, def string) (*url.URL, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
-		return nil, errorf("bad base URL %q", s)
+		return nil, configErr("bad base URL %q", s)
 	}
 	if err := checkEndpoint(u); err != nil {
 		return nil, fmt.Errorf("%w: %s", err, RedactURL(u))

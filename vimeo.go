@@ -65,7 +65,7 @@ func NewVimeo(app App) (*Vimeo, error) {
 		return nil, err
 	}
 	if app.ClientID == "" {
-		return nil, errorf("vimeo: App.ClientID is required")
+		return nil, configErr("vimeo: App.ClientID is required")
 	}
 	version := app.APIVersion
 	if version == "" {
@@ -111,7 +111,7 @@ func (v *Vimeo) Owns(u *url.URL) bool {
 // media type already, the versioned Accept header.
 func (v *Vimeo) Authorize(r *http.Request, t *Token) error {
 	if t == nil || t.AccessToken == "" {
-		return errorf("vimeo: no access token")
+		return configErr("vimeo: no access token")
 	}
 	r.Header.Set("Authorization", "Bearer "+t.AccessToken)
 	if !strings.Contains(r.Header.Get("Accept"), "vnd.vimeo") {
@@ -285,7 +285,7 @@ func (v *Vimeo) authRequest(redirectURL string, scopes []string, implicit bool) 
 		cfg.RedirectURL = redirectURL
 	}
 	if cfg.RedirectURL == "" {
-		return nil, errorf("vimeo: a redirect URL is required")
+		return nil, configErr("vimeo: a redirect URL is required")
 	}
 	cfg.Scopes = strings.Fields(scopeParam(v.app.scopes(scopes)))
 	return newAuthRequest(authRequestOpts{provider: "vimeo", cfg: cfg, pkce: !implicit, implicit: implicit})
@@ -453,7 +453,7 @@ func parseVimeoDevice(body []byte) (*vimeoDeviceResponse, error) {
 // matching ErrReauthRequired.
 func (v *Vimeo) Verify(ctx context.Context, t *Token) (*Token, error) {
 	if t == nil || t.AccessToken == "" {
-		return nil, errorf("vimeo: no token to verify")
+		return nil, configErr("vimeo: no token to verify")
 	}
 	r := &wire.Request{Method: http.MethodGet, URL: v.url("/oauth/verify"), Header: http.Header{"Authorization": {"Bearer " + t.AccessToken}}}
 	resp, err := v.ep.do(ctx, "verify", r)
@@ -481,7 +481,7 @@ func (v *Vimeo) Verify(ctx context.Context, t *Token) (*Token, error) {
 // know (401) counts as revoked.
 func (v *Vimeo) Revoke(ctx context.Context, t *Token) error {
 	if t == nil || t.AccessToken == "" {
-		return errorf("vimeo: no token to revoke")
+		return configErr("vimeo: no token to revoke")
 	}
 	r := &wire.Request{Method: http.MethodDelete, URL: v.url("/tokens"), Header: http.Header{"Authorization": {"Bearer " + t.AccessToken}}}
 	resp, err := v.ep.do(ctx, "revoke", r)

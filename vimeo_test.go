@@ -265,7 +265,13 @@ func TestVimeoDeviceGrant(t *testing.T) {
 		return fake, v
 	}
 	t.Run("approved", func(t *testing.T) {
-		fake, v := newV(t)
+		// A manual clock: the poller only moves when the test advances it,
+		// so the approval lands after exactly two pending polls.
+		fake := videoauthtest.NewVimeo()
+		t.Cleanup(fake.Close)
+		clock := videoauthtest.NewClock(time.Now())
+		v, err := videoauth.NewVimeo(videoauth.App{ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, APIURL: fake.URL, Clock: clock})
+		require.NoError(t, err)
 		dc, err := v.Device(context.Background(), videoauth.VimeoScopePrivate)
 		require.NoError(t, err)
 		require.NotEmpty(t, dc.UserCode)
@@ -274,9 +280,18 @@ func TestVimeoDeviceGrant(t *testing.T) {
 		done := make(chan struct{})
 		var tok *videoauth.Token
 		go func() { defer close(done); tok, err = dc.Wait(context.Background()) }()
-		require.Eventually(t, func() bool { return fake.DevicePolls() >= 2 }, 5*time.Second, time.Millisecond)
-		require.True(t, fake.ApproveDevice(dc.UserCode))
+		for polls := 1; polls <= 3; polls++ {
+			require.Eventually(t, func() bool { return clock.Waiters() == 1 }, 5*time.Second, time.Millisecond)
+			if polls == 3 {
+				require.True(t, fake.ApproveDevice(dc.UserCode))
+			}
+			clock.Advance(dc.Interval)
+			if polls < 3 {
+				require.Eventually(t, func() bool { return fake.DevicePolls() == polls }, 5*time.Second, time.Millisecond)
+			}
+		}
 		<-done
+		require.Equal(t, 3, fake.DevicePolls())
 		require.NoError(t, err)
 		require.Equal(t, "4242", tok.UserID)
 		require.Equal(t, "device_grant", fake.LastTokenForm().Get("grant_type"))
