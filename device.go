@@ -2,6 +2,7 @@ package videoauth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -116,4 +117,85 @@ func (d *DeviceCode) expired() error {
 // is meant to be shown).
 func (d *DeviceCode) String() string {
 	return fmt.Sprintf("go to %s and enter %s", d.VerificationURI, d.UserCode)
+}
+
+// checkTiming refuses a device or PIN response whose lifetime or interval
+// is negative or absurd (over a day, over an hour).
+func checkTiming(expiresIn, interval int64) error {
+	if expiresIn < 0 || interval < 0 || expiresIn > 86400 || interval > 3600 {
+		return fmt.Errorf("%w: device response has an absurd expires_in or interval", ErrBadResponse)
+	}
+	return nil
+}
+
+// deviceAuth is an RFC 8628 §3.2 device authorization response.
+type deviceAuth struct {
+	DeviceCode              string `json:"device_code"`
+	UserCode                string `json:"user_code"`
+	VerificationURI         string `json:"verification_uri"`
+	VerificationURL         string `json:"verification_url"` // a common misspelling (Google's), accepted
+	VerificationURIComplete string `json:"verification_uri_complete"`
+	ExpiresIn               int64  `json:"expires_in"`
+	Interval                int64  `json:"interval"`
+}
+
+// parseDeviceAuth reads an RFC 8628 device authorization response:
+// device_code, user_code and verification_uri are required.
+func parseDeviceAuth(body []byte) (*deviceAuth, error) {
+	var da deviceAuth
+	if err := json.Unmarshal(body, &da); err != nil {
+		return nil, fmt.Errorf("%w: device response is not the expected JSON", ErrBadResponse)
+	}
+	if da.VerificationURI == "" {
+		da.VerificationURI = da.VerificationURL
+	}
+	if da.DeviceCode == "" || da.UserCode == "" || da.VerificationURI == "" {
+		return nil, fmt.Errorf("%w: device response lacks device_code, user_code or verification_uri", ErrBadResponse)
+	}
+	if err := checkTiming(da.ExpiresIn, da.Interval); err != nil {
+		return nil, err
+	}
+	return &da, nil
+}
+
+// transportOutcome classifies a poll that got no response: network trouble
+// is retried with back-off (RFC 8628 §3.5); an oversized body or a refused
+// endpoint will not get better.
+func transportOutcome(err error) pollOutcome {
+	if errors.Is(err, ErrTokenTooLarge) || errors.Is(err, ErrInsecureEndpoint) {
+		return pollFail
+	}
+	return pollRetry
+}
+
+// httpOutcome classifies a poll answered with an error status: 429 slows
+// down, 5xx backs off, anything else stops.
+func httpOutcome(e *Error) pollOutcome {
+	switch {
+	case e.Status == 429:
+		return pollSlowDown
+	case e.Status >= 500:
+		return pollRetry
+	}
+	return pollFail
+}
+
+// rfc8628Outcome classifies a failed RFC 8628 §3.4 token poll:
+// authorization_pending keeps polling, slow_down adds 5 s, network trouble
+// and 5xx back off, and every other error stops (§3.5).
+func rfc8628Outcome(err error) pollOutcome {
+	var e *Error
+	if !errors.As(err, &e) {
+		return pollFail
+	}
+	if e.Status == 0 {
+		return transportOutcome(err)
+	}
+	switch e.Code {
+	case "authorization_pending":
+		return pollPending
+	case "slow_down":
+		return pollSlowDown
+	}
+	return httpOutcome(e)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -247,4 +248,41 @@ func configErr(format string, args ...any) error {
 // errorf is fmt.Errorf with the package prefix.
 func errorf(format string, args ...any) error {
 	return fmt.Errorf("videoauth: "+format, args...)
+}
+
+// apiErrorer is implemented by this package's providers: it reads a failed
+// API response in the service's own error shape.
+type apiErrorer interface {
+	apiError(rawURL string, resp *wire.Response) *Error
+}
+
+// CheckResponse returns nil for a 2xx response from p's API, else an *Error
+// in p's terms: the service's code, a sentinel to branch on (rate limits
+// match ErrRateLimited and carry RetryAfter, a dead token
+// ErrReauthRequired, 5xx ErrServer...). It reads at most 4 KiB of the body
+// and puts it back, so the caller can still read all of it. The Transport
+// returns rate-limited and failed responses as they are and never retries
+// them; this is how a caller types them.
+func CheckResponse(p Provider, resp *http.Response) error {
+	if resp == nil {
+		return configErr("CheckResponse: nil response")
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return nil
+	}
+	body := peekBody(resp, maxErrBody)
+	raw := ""
+	if resp.Request != nil && resp.Request.URL != nil {
+		raw = resp.Request.URL.String()
+	}
+	wr := &wire.Response{Status: resp.StatusCode, Header: resp.Header, Body: body}
+	name := ""
+	if p != nil {
+		name = p.Name()
+		if a, ok := p.(apiErrorer); ok {
+			return a.apiError(raw, wr)
+		}
+	}
+	ep := &endpoint{provider: name, clock: realClock{}}
+	return ep.errorFrom("api", raw, wr)
 }

@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/videoauth/videoauth/internal/wire"
 )
 
 // fuzzTestNow is the fixed clock of every fuzz target.
@@ -388,5 +390,108 @@ func FuzzVimeoDevice(f *testing.F) {
 		dc := newDeviceCode("vimeo", clock, time.Duration(dr.ExpiresIn)*time.Second, time.Duration(dr.Interval)*time.Second, nil)
 		require.Positive(t, dc.Interval)
 		require.True(t, dc.ExpiresAt.After(clock.Now()))
+	})
+}
+
+func FuzzSimklPIN(f *testing.F) {
+	for _, s := range []string{
+		`{"result":"OK","device_code":"DEVICE_CODE","user_code":"ABCDE","verification_uri":"https://simkl.com/pin","verification_url":"https://simkl.com/pin","expires_in":900,"interval":5}`,
+		`{"result":"KO","message":"Authorization pending"}`,
+		`{"result":"KO","message":"Slow down"}`,
+		`{"result":"OK","access_token":"tok"}`,
+		`{"result":"OK","access_token":12}`,
+		`{"user_code":"../../oauth/token","verification_uri":"https://simkl.com/pin"}`,
+		`{"user_code":"ABCDE","verification_url":"x","expires_in":-5}`,
+		`<html>`, ``, `null`,
+	} {
+		f.Add(s)
+	}
+	s, err := NewSimkl(App{ClientID: "cid", AppName: "fuzz", AppVersion: "1", APIURL: "http://127.0.0.1:1", WebURL: "http://127.0.0.1:2"}, SimklV1)
+	require.NoError(f, err)
+	f.Fuzz(func(t *testing.T, body string) {
+		if pr, err := parseSimklPIN([]byte(body)); err != nil {
+			require.ErrorIs(t, err, ErrBadResponse)
+		} else {
+			require.NotEmpty(t, pr.UserCode)
+			require.NotEmpty(t, pr.VerificationURI)
+			_, perr := url.Parse("http://127.0.0.1:1/oauth/pin/" + pr.UserCode)
+			require.NoError(t, perr)
+			require.NotContains(t, pr.UserCode, "/", "the user code goes into a path")
+		}
+		tok, out, err := s.pinPollResult("http://127.0.0.1:1/oauth/pin/ABCDE", &wire.Response{Status: 200, Header: http.Header{}, Body: []byte(body)})
+		switch out {
+		case pollDone:
+			require.NoError(t, err)
+			fuzzTestTokenInvariants(t, tok)
+		case pollPending, pollSlowDown:
+			require.NoError(t, err)
+			require.Nil(t, tok)
+		case pollFail:
+			require.Nil(t, tok)
+			var e *Error
+			require.ErrorAs(t, err, &e)
+			require.True(t, errors.Is(err, ErrBadResponse) || errors.Is(err, ErrExpiredCode) || errors.Is(err, ErrUnsupportedTokenType) || e.Code != "", "untyped: %v", err)
+		default:
+			t.Fatalf("outcome %d", out)
+		}
+	})
+}
+
+func FuzzDeviceAuth(f *testing.F) {
+	for _, s := range []string{
+		`{"device_code":"d","user_code":"U","verification_uri":"https://simkl.com/pin","verification_uri_complete":"https://simkl.com/pin/U","expires_in":900,"interval":5}`,
+		`{"device_code":"d","user_code":"U","verification_url":"https://x/pin"}`,
+		`{"device_code":"d","user_code":"U","verification_uri":"https://x","interval":1e9}`,
+		`{"device_code":1}`, `[]`, ``,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		da, err := parseDeviceAuth([]byte(body))
+		if err != nil {
+			require.ErrorIs(t, err, ErrBadResponse)
+			return
+		}
+		require.NotEmpty(t, da.DeviceCode)
+		require.NotEmpty(t, da.UserCode)
+		require.NotEmpty(t, da.VerificationURI)
+		require.True(t, da.ExpiresIn >= 0 && da.ExpiresIn <= 86400 && da.Interval >= 0 && da.Interval <= 3600)
+	})
+}
+
+func FuzzSimklErrorBody(f *testing.F) {
+	for _, s := range []string{
+		`{"error":"client_id_failed","code":412,"message":"Your client_id is wrong. Try another one"}`,
+		`{"error":"grant_error"}`,
+		`{"error":"invalid_grant","error_description":"Authorization code is invalid, expired, or already used"}`,
+		`{"error":"user_token_failed","code":401}`,
+		`{"error":"RATE_LIMIT","code":400}`,
+		`{"error":"<script>alert(1)</script> SECRET-abc"}`,
+		`{"error":12}`, `<html>502</html>`, ``,
+	} {
+		f.Add(s, 401)
+	}
+	s, err := NewSimkl(App{ClientID: "cid", AppName: "fuzz", AppVersion: "1", APIURL: "http://127.0.0.1:1", WebURL: "http://127.0.0.1:2"}, SimklV2)
+	require.NoError(f, err)
+	f.Fuzz(func(t *testing.T, body string, status int) {
+		if status < 100 || status > 599 {
+			return
+		}
+		code, desc := simklErrorShape([]byte(body))
+		require.True(t, code == "" || safeCode(code) == code, "code %q is not code-like", code)
+		_ = desc
+		for _, op := range []string{"exchange", "refresh", "api"} {
+			e := s.refine(op, s.ep.errorFrom(op, "http://127.0.0.1:1/x?client_id=cid&access_token=SECRET", &wire.Response{Status: status, Header: http.Header{}, Body: []byte(body)}))
+			msg := e.Error()
+			require.True(t, strings.HasPrefix(msg, "videoauth: simkl "), msg)
+			require.NotContains(t, msg, "SECRET")
+			require.NotContains(t, e.URL, "SECRET")
+			require.LessOrEqual(t, len(e.Body), maxErrBody)
+			require.True(t, e.RetryAfter >= 0)
+			if errors.Is(e, ErrRateLimited) {
+				require.Positive(t, e.RetryAfter, "a Simkl rate limit always carries a wait")
+			}
+			require.NotPanics(t, func() { s.Verdict(&http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body))}) })
+		}
 	})
 }

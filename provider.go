@@ -75,8 +75,18 @@ type App struct {
 	// API); nil means http.DefaultClient. Token endpoints use a copy that
 	// follows no redirects.
 	HTTPClient *http.Client
-	// UserAgent is sent where the service asks for one.
+	// AppName and AppVersion identify the application to services that
+	// ask for it on every request (Simkl's app-name and app-version query
+	// parameters; AppName a short lowercase identifier such as "my-app").
+	AppName    string
+	AppVersion string
+	// UserAgent is sent where the service asks for one; "" means
+	// "AppName/AppVersion".
 	UserAgent string
+	// Logger receives warnings the caller may want to act on, such as a
+	// scope that was asked for but not granted; nil logs nothing. Nothing
+	// secret is ever logged.
+	Logger *slog.Logger
 	// APIVersion selects the service's API version where it is chosen per
 	// request (Vimeo's Accept header); "" means the provider's default.
 	APIVersion string
@@ -95,6 +105,19 @@ func (a App) httpClient() *http.Client {
 		return a.HTTPClient
 	}
 	return http.DefaultClient
+}
+
+func (a App) userAgent() string {
+	if a.UserAgent != "" {
+		return a.UserAgent
+	}
+	return a.AppName + "/" + a.AppVersion
+}
+
+func (a App) warn(msg string, args ...any) {
+	if a.Logger != nil {
+		a.Logger.Warn(msg, args...)
+	}
 }
 
 func (a App) scopes(given []string) []string {

@@ -228,6 +228,11 @@ func (v *Vimeo) refine(e *Error) *Error {
 	return e
 }
 
+// apiError implements apiErrorer for CheckResponse.
+func (v *Vimeo) apiError(rawURL string, resp *wire.Response) *Error {
+	return v.refine(v.ep.errorFrom("api", rawURL, resp))
+}
+
 func (v *Vimeo) call(ctx context.Context, op, p string, form url.Values) (*Token, error) {
 	tok, err := v.ep.token(ctx, op, &wire.Request{
 		URL: v.url(p), Form: form, Style: wire.AuthBasicRaw,
@@ -386,10 +391,7 @@ func (v *Vimeo) Device(ctx context.Context, scopes ...string) (*DeviceCode, erro
 			ClientID: v.app.ClientID, ClientSecret: v.app.ClientSecret}
 		resp, err := v.ep.do(ctx, "device_poll", r)
 		if err != nil {
-			if errors.Is(err, ErrTokenTooLarge) || errors.Is(err, ErrInsecureEndpoint) {
-				return nil, pollFail, err
-			}
-			return nil, pollRetry, err
+			return nil, transportOutcome(err), err
 		}
 		if resp.Status >= 200 && resp.Status <= 299 {
 			tok, err := v.ep.parse("device_poll", r.URL, resp)
@@ -441,8 +443,8 @@ func parseVimeoDevice(body []byte) (*vimeoDeviceResponse, error) {
 	if dr.DeviceCode == "" || dr.UserCode == "" || dr.ActivateLink == "" {
 		return nil, fmt.Errorf("%w: device response lacks device_code, user_code or activate_link", ErrBadResponse)
 	}
-	if dr.ExpiresIn < 0 || dr.Interval < 0 || dr.ExpiresIn > 86400 || dr.Interval > 3600 {
-		return nil, fmt.Errorf("%w: device response has an absurd expires_in or interval", ErrBadResponse)
+	if err := checkTiming(dr.ExpiresIn, dr.Interval); err != nil {
+		return nil, err
 	}
 	return &dr, nil
 }
