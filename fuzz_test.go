@@ -467,6 +467,7 @@ func FuzzSimklErrorBody(f *testing.F) {
 		`{"error":"user_token_failed","code":401}`,
 		`{"error":"RATE_LIMIT","code":400}`,
 		`{"error":"<script>alert(1)</script> SECRET-abc"}`,
+		`{"error":"rate_limit","message":"PROSE about limits"}`,
 		`{"error":12}`, `<html>502</html>`, ``,
 	} {
 		f.Add(s, 401)
@@ -477,15 +478,19 @@ func FuzzSimklErrorBody(f *testing.F) {
 		if status < 100 || status > 599 {
 			return
 		}
-		code, desc := simklErrorShape([]byte(body))
+		code, desc := simklErrorShape([]byte(body)) // desc is prose: never in Error()
 		require.True(t, code == "" || safeCode(code) == code, "code %q is not code-like", code)
-		_ = desc
 		for _, op := range []string{"exchange", "refresh", "api"} {
 			e := s.refine(op, s.ep.errorFrom(op, "http://127.0.0.1:1/x?client_id=cid&access_token=SECRET", &wire.Response{Status: status, Header: http.Header{}, Body: []byte(body)}))
 			msg := e.Error()
 			require.True(t, strings.HasPrefix(msg, "videoauth: simkl "), msg)
-			require.NotContains(t, msg, "SECRET")
+			if !strings.Contains(body, "SECRET") {
+				require.NotContains(t, msg, "SECRET", "the URL's token never reaches Error()")
+			}
 			require.NotContains(t, e.URL, "SECRET")
+			if strings.Contains(desc, "PROSE") && !strings.Contains(e.Code, "PROSE") {
+				require.NotContains(t, msg, "PROSE", "prose stays out of Error()")
+			}
 			require.LessOrEqual(t, len(e.Body), maxErrBody)
 			require.True(t, e.RetryAfter >= 0)
 			if errors.Is(e, ErrRateLimited) {
