@@ -57,6 +57,9 @@ var (
 	ErrRateLimited = errors.New("videoauth: rate limited")
 	// ErrServer: the service answered with a 5xx.
 	ErrServer = errors.New("videoauth: server error")
+	// ErrInvalidCredentials: the service rejected the user's username and
+	// password or Facebook token (Viki's password grant and sessions).
+	ErrInvalidCredentials = errors.New("videoauth: invalid user credentials")
 	// ErrInvalidConfig: an App field or an argument is missing or malformed
 	// (no client id, a bad base URL, a token of another service...). Nothing
 	// was sent.

@@ -52,14 +52,26 @@ func appClientOf(p Provider) *http.Client {
 	return nil
 }
 
+// baseWrapper is implemented by providers whose requests need one more
+// layer below the credential (Viki v4/v5 signs every request, after the
+// session token is in the query).
+type baseWrapper interface {
+	wrapBase(http.RoundTripper) http.RoundTripper
+}
+
 func (t *Transport) base() http.RoundTripper {
-	if t.Base != nil {
-		return t.Base
+	b := t.Base
+	if b == nil {
+		if hc := appClientOf(t.Provider); hc != nil && hc.Transport != nil {
+			b = hc.Transport
+		} else {
+			b = http.DefaultTransport
+		}
 	}
-	if hc := appClientOf(t.Provider); hc != nil && hc.Transport != nil {
-		return hc.Transport
+	if w, ok := t.Provider.(baseWrapper); ok {
+		return w.wrapBase(b)
 	}
-	return http.DefaultTransport
+	return b
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -129,6 +141,10 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, tok *Token) (*ht
 	if err != nil {
 		return nil, redactErr(err)
 	}
+	// The response points at the caller's request, not at the clone that
+	// carries the credential (Viki v3 has it in the URL), so logging
+	// resp.Request cannot leak it.
+	resp.Request = req
 	return resp, nil
 }
 

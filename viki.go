@@ -1,0 +1,293 @@
+package videoauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/videoauth/videoauth/internal/wire"
+)
+
+// VikiV3URL is the host of Viki's v3 API and its OAuth token endpoint. The
+// seed document shows http://viki.com; tokens and passwords never travel in
+// the clear here, so https is the default (PROVIDERS.md §3.1).
+const VikiV3URL = "https://viki.com"
+
+// vikiTokenLife is the lifetime of a v3 token when the answer has no
+// expires_in: 24 hours, as Viki documents.
+const vikiTokenLife = 24 * time.Hour
+
+// Viki is Viki's v3 API (OAuth 2.0, deprecated and closed to new apps, still
+// used by existing ones; PROVIDERS.md §3.1): client credentials and the
+// password grant (username and password, or a Facebook access token),
+// credentials sent in the form body, 24-hour tokens without refresh.
+//
+// v3 carries the token in the URL (?access_token=), against RFC 9700 §4.3.
+// The library contains it: the token is attached only to Viki's host, on a
+// clone of the request; every URL in an error or log line is redacted; and
+// responses point at the caller's request, not at the clone. For Viki's
+// current API, which signs requests instead, see VikiAPI.
+type Viki struct {
+	app  App
+	base *url.URL
+	ep   *endpoint
+}
+
+// NewViki returns the Viki v3 provider for app (ClientID and ClientSecret
+// of a v3 application). App.APIURL points it at a fake or a proxy.
+func NewViki(app App) (*Viki, error) {
+	base, err := baseURL(app.APIURL, VikiV3URL)
+	if err != nil {
+		return nil, err
+	}
+	if app.ClientID == "" || app.ClientSecret == "" {
+		return nil, configErr("viki: App.ClientID and App.ClientSecret are required")
+	}
+	v := &Viki{app: app, base: base}
+	v.ep = newEndpoint("viki", app, http.Header{"Accept": {"application/json"}}, vikiErrorShape, v.finish)
+	return v, nil
+}
+
+// Name returns "viki".
+func (v *Viki) Name() string { return "viki" }
+
+func (v *Viki) appHTTPClient() *http.Client { return v.app.HTTPClient }
+
+// Config returns the x/oauth2 configuration of Viki v3: the token endpoint
+// with AuthStyleInParams set explicitly (Viki reads the credentials from the
+// form body).
+func (v *Viki) Config() *oauth2.Config {
+	return &oauth2.Config{
+		ClientID:     v.app.ClientID,
+		ClientSecret: v.app.ClientSecret,
+		Endpoint:     oauth2.Endpoint{TokenURL: v.base.String() + "/oauth/token", AuthStyle: oauth2.AuthStyleInParams},
+	}
+}
+
+// Owns reports whether u is on Viki's v3 host.
+func (v *Viki) Owns(u *url.URL) bool {
+	return u != nil && u.Scheme == v.base.Scheme && strings.EqualFold(u.Host, v.base.Host)
+}
+
+// Authorize puts t in the access_token query parameter, where Viki v3
+// reads it, replacing any the caller set.
+func (v *Viki) Authorize(r *http.Request, t *Token) error {
+	if t == nil || t.AccessToken == "" {
+		return configErr("viki: no access token")
+	}
+	q := r.URL.RawQuery
+	if strings.Contains(q, "access_token") {
+		vals, _ := url.ParseQuery(q)
+		vals.Del("access_token")
+		q = vals.Encode()
+	}
+	if q != "" {
+		q += "&"
+	}
+	r.URL.RawQuery = q + "access_token=" + url.QueryEscape(t.AccessToken)
+	return nil
+}
+
+// Verdict reads a v3 response: 403 is how Viki says the token expired, and
+// one wrapper saw 401 for the same, so both mean Expired: mint a new token
+// and replay once. A second rejection is returned as it is.
+func (v *Viki) Verdict(resp *http.Response) Verdict {
+	if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized {
+		return VerdictExpired
+	}
+	return VerdictOK
+}
+
+// vikiErrorShape reads Viki's error bodies: v3 token errors {error,
+// error_description}, v3 API errors {message, status}, and v4/v5 errors
+// {error, vcode} where vcode (the code to branch on) may be missing
+// (PROVIDERS.md §3.1, §3.4).
+func vikiErrorShape(body []byte) (code, desc string) {
+	var e struct {
+		Error            string          `json:"error"`
+		ErrorDescription string          `json:"error_description"`
+		Message          string          `json:"message"`
+		VCode            json.RawMessage `json:"vcode"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return "", ""
+	}
+	desc = e.ErrorDescription
+	if desc == "" {
+		desc = e.Message
+	}
+	if c := jsonCode(e.VCode); c != "" && safeCode(c) == c {
+		if desc == "" {
+			desc = e.Error
+		}
+		return c, desc
+	}
+	if safeCode(e.Error) == "" {
+		return "", strings.TrimSpace(e.Error + " " + desc)
+	}
+	return e.Error, desc
+}
+
+// apiError implements apiErrorer for CheckResponse.
+func (v *Viki) apiError(rawURL string, resp *wire.Response) *Error {
+	return vikiRefine(v.ep.errorFrom("api", rawURL, resp))
+}
+
+// vikiRefine maps Viki's codes: invalid_grant on the password grant means
+// the credentials are wrong (ErrInvalidCredentials); vcode 11 and 7402 mean
+// the session is gone.
+func vikiRefine(e *Error) *Error {
+	switch e.Code {
+	case "invalid_grant":
+		e.Err = ErrInvalidCredentials
+	case "11", "7402":
+		e.Err = ErrReauthRequired
+	}
+	return e
+}
+
+// finish reads the user id (user_id, else user.id; PROVIDERS.md §3.1 [I])
+// and gives the token Viki's documented 24 hours when expires_in is absent.
+func (v *Viki) finish(t *Token) {
+	if t.Expiry.IsZero() {
+		t.Expiry = v.ep.clock.Now().Add(vikiTokenLife)
+	}
+	if id := jsonCode(t.Extra["user_id"]); id != "" {
+		t.UserID = id
+		return
+	}
+	if len(t.User) > 0 {
+		var u struct {
+			ID json.RawMessage `json:"id"`
+		}
+		if json.Unmarshal(t.User, &u) == nil {
+			t.UserID = jsonCode(u.ID)
+		}
+	}
+}
+
+func (v *Viki) mint(ctx context.Context, form url.Values) (*Token, error) {
+	tok, err := v.ep.token(ctx, "token", &wire.Request{
+		URL: v.base.String() + "/oauth/token", Form: form, Style: wire.AuthInParams,
+		ClientID: v.app.ClientID, ClientSecret: v.app.ClientSecret,
+	})
+	var e *Error
+	if errors.As(err, &e) {
+		vikiRefine(e)
+	}
+	return tok, err
+}
+
+// ClientCredentials returns a Source of app tokens (grant_type
+// client_credentials), minted lazily, renewed ahead of their 24-hour expiry
+// and re-minted when Viki answers 403 (or 401).
+func (v *Viki) ClientCredentials() *Source {
+	return &Source{
+		Clock: v.app.Clock,
+		Mint: func(ctx context.Context, _ *Token) (*Token, error) {
+			return v.mint(ctx, url.Values{"grant_type": {"client_credentials"}})
+		},
+	}
+}
+
+// VikiCredentials are a Viki user's sign-in: Username and Password, or a
+// FacebookToken (Viki creates the user, or links the Facebook account to the
+// user with the same email). They print redacted.
+type VikiCredentials struct {
+	Username      string
+	Password      string
+	FacebookToken string
+}
+
+func (c VikiCredentials) check() error {
+	switch {
+	case c.FacebookToken != "" && (c.Username != "" || c.Password != ""):
+		return configErr("viki: give a username and password, or a Facebook token, not both")
+	case c.FacebookToken != "":
+		return nil
+	case c.Username == "" || c.Password == "":
+		return configErr("viki: a username and a password, or a Facebook token, are required")
+	}
+	return nil
+}
+
+// String describes the credentials without their secrets.
+func (c VikiCredentials) String() string {
+	return fmt.Sprintf("videoauth.VikiCredentials{Username:%s Password:%s FacebookToken:%s}",
+		c.Username, presence(c.Password), presence(c.FacebookToken))
+}
+
+// GoString makes %#v redacted too.
+func (c VikiCredentials) GoString() string { return c.String() }
+
+// Format makes every fmt verb print the redacted form.
+func (c VikiCredentials) Format(f fmt.State, verb rune) {
+	s := c.String()
+	if verb == 'q' {
+		s = strconv.Quote(s)
+	}
+	fmt.Fprint(f, s)
+}
+
+// LogValue makes slog print the credentials without their secrets.
+func (c VikiCredentials) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("username", c.Username),
+		slog.String("password", presence(c.Password)), slog.String("facebook_token", presence(c.FacebookToken)))
+}
+
+// Password signs a user in with the password grant: username and password,
+// or fb_access_token (PROVIDERS.md §3.1). The token carries the user id Viki
+// returns and expires after 24 hours. RFC 9700 §2.4 forbids this grant;
+// Viki v3 offers no other way to act for a user.
+func (v *Viki) Password(ctx context.Context, c VikiCredentials) (*Token, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	form := url.Values{"grant_type": {"password"}}
+	if c.FacebookToken != "" {
+		form.Set("fb_access_token", c.FacebookToken)
+	} else {
+		form.Set("username", c.Username)
+		form.Set("password", c.Password)
+	}
+	return v.mint(ctx, form)
+}
+
+// PasswordSource returns a Source of user tokens that signs in again
+// whenever the token expires or Viki rejects it, asking creds for the
+// credentials each time. Keeping the ability to re-mint is the caller's
+// explicit choice: creds may read a secret store, or prompt the user, so
+// the library never holds the password itself. Without it, use Source: an
+// expired token then means ErrReauthRequired.
+func (v *Viki) PasswordSource(creds func(ctx context.Context) (VikiCredentials, error)) *Source {
+	return &Source{
+		Clock: v.app.Clock,
+		Mint: func(ctx context.Context, _ *Token) (*Token, error) {
+			if creds == nil {
+				return nil, configErr("viki: PasswordSource needs a credentials callback")
+			}
+			c, err := creds(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return v.Password(ctx, c)
+		},
+	}
+}
+
+// Source returns a Source holding t without a way to re-mint it: when it
+// expires or Viki rejects it, the Source answers ErrReauthRequired.
+func (v *Viki) Source(t *Token) *Source {
+	s := NewSource(t, nil)
+	s.Clock = v.app.Clock
+	return s
+}
