@@ -496,7 +496,9 @@ func FuzzSimklErrorBody(f *testing.F) {
 			if errors.Is(e, ErrRateLimited) {
 				require.Positive(t, e.RetryAfter, "a Simkl rate limit always carries a wait")
 			}
-			require.NotPanics(t, func() { s.Verdict(&http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body))}) })
+			require.NotPanics(t, func() {
+				s.Verdict(&http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body))})
+			})
 		}
 	})
 }
