@@ -2,8 +2,12 @@ package videoauth
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -502,3 +506,113 @@ func FuzzSimklErrorBody(f *testing.F) {
 		}
 	})
 }
+
+func FuzzVikiErrorBody(f *testing.F) {
+	for _, s := range []string{
+		`{"error":"invalid signature","vcode":4}`,
+		`{"error":"Invalid session token","vcode":11}`,
+		`{"error":"stale timestamp","current_timestamp":1356482778}`,
+		`{"error":"stale timestamp","current_timestamp":"1356482778"}`,
+		`{"error":"invalid_grant","error_description":"bad password"}`,
+		`{"message":"Not Authorized","status":403}`,
+		`{"vcode":"7402"}`, `{"vcode":1e99}`, `{"token":"abc","user":{"id":"1u"}}`, `{"token":12}`,
+		`<html>`, ``,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		code, _ := vikiErrorShape([]byte(body))
+		require.True(t, code == "" || safeCode(code) == code, "code %q is not code-like", code)
+		if n, ok := staleTimestamp([]byte(body)); ok {
+			require.Positive(t, n)
+		}
+		e := vikiAPIRefine((&endpoint{provider: "viki", clock: realClock{}, errorShape: vikiErrorShape}).errorFrom("api", "http://127.0.0.1:1/v5/x.json?token=SESSION&sig=abc", &wire.Response{Status: 401, Header: http.Header{}, Body: []byte(body)}))
+		if !strings.Contains(body, "SESSION") {
+			require.NotContains(t, e.Error(), "SESSION")
+		}
+		require.NotContains(t, e.URL, "SESSION")
+		v := (&VikiAPI{}).Verdict(&http.Response{StatusCode: 401, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body))})
+		require.Equal(t, v == VerdictExpired, code == "11" || code == "7402")
+		tok, err := parseVikiSession([]byte(body))
+		if err != nil {
+			require.ErrorIs(t, err, ErrBadResponse)
+			require.Nil(t, tok)
+		} else {
+			require.NotEmpty(t, tok.AccessToken)
+			_, merr := json.Marshal(tok)
+			require.NoError(t, merr)
+		}
+	})
+}
+
+func FuzzVikiSigner(f *testing.F) {
+	f.Add("/v4/movies.json", "sort=views", "", false)
+	f.Add("/v5/users/1u.json", "token=abc&t=1&sig=zz", `{"a":1}`, true)
+	f.Add("/v4/a b/ü.json", "q=%zz&&app=7&x", "\x00\xff", false)
+	f.Add("", "", "", true)
+	for _, headers := range []bool{false, true} {
+		f.Add("/v4/x.json", "sig=1&sig=2&t=&app=", "body", headers)
+	}
+	f.Fuzz(func(t *testing.T, path, query, body string, headers bool) {
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+		mode := VikiSignQuery
+		if headers {
+			mode = VikiSignHeaders
+		}
+		a, err := NewVikiAPI(App{ClientID: "9001", ClientSecret: "viki-app-secret", APIURL: "http://127.0.0.1:1", Clock: fixedClock(fuzzTestNow)}, mode)
+		require.NoError(t, err)
+		var sent *http.Request
+		var sentBody []byte
+		signer := a.Signer(roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+			sent = r
+			if r.Body != nil {
+				sentBody, _ = io.ReadAll(r.Body)
+				r.Body.Close()
+			}
+			return &http.Response{StatusCode: 200, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+		}))
+		u := &url.URL{Scheme: "http", Host: "127.0.0.1:1", Path: path, RawQuery: query}
+		var rb io.Reader
+		if body != "" {
+			rb = strings.NewReader(body)
+		}
+		req, err := http.NewRequest("POST", u.String(), rb)
+		if err != nil {
+			return
+		}
+		resp, err := signer.RoundTrip(req)
+		require.NoError(t, err)
+		require.Same(t, req, resp.Request, "the response points at the caller's request")
+		require.Equal(t, body, string(sentBody), "the body is sent as signed")
+		q := sent.URL.RawQuery
+		p := sent.URL.EscapedPath()
+		var msg, sig string
+		if headers {
+			ts := sent.Header.Get("timestamp")
+			require.Equal(t, fmt.Sprint(fuzzTestNow.Unix()), ts)
+			msg, sig = p+"?"+q+"&t="+ts, sent.Header.Get("signature")
+			require.False(t, hasParam(q, "t") || hasParam(q, "sig"), "header mode keeps t and sig out of the URL: %q", q)
+		} else {
+			i := strings.LastIndex(q, "&sig=")
+			require.GreaterOrEqual(t, i, 0, "sig is appended: %q", q)
+			msg, sig = p+"?"+q[:i], q[i+len("&sig="):]
+			require.True(t, strings.HasSuffix(q[:i], "&t="+fmt.Sprint(fuzzTestNow.Unix())) || q[:i] == "t="+fmt.Sprint(fuzzTestNow.Unix()), "t right before sig: %q", q)
+		}
+		require.True(t, hasParam(q, "app"), "app is in the query: %q", q)
+		m := hmac.New(sha1.New, []byte("viki-app-secret"))
+		m.Write([]byte(msg))
+		m.Write([]byte(body))
+		require.Equal(t, hex.EncodeToString(m.Sum(nil)), sig, "the signature verifies over %q", msg)
+	})
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+type fixedClock time.Time
+
+func (c fixedClock) Now() time.Time                         { return time.Time(c) }
+func (c fixedClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
