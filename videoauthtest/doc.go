@@ -1,15 +1,25 @@
 // Package videoauthtest provides fake servers of the video services, for
-// tests, in the manner of net/http/httptest.
+// tests, in the manner of net/http/httptest: NewVimeo, NewSimkl and NewViki
+// each start local plain-HTTP servers that follow the wire format described
+// in the project's provider notes (PROVIDERS.md), quirks included.
 //
-// NewVimeo starts a fake of Vimeo's OAuth endpoints and a small slice of its
-// API on a local httptest.Server. It follows the wire format described in the
-// project's provider notes (PROVIDERS.md §2): Basic client authentication over
-// the raw client id and secret, the non-standard token paths
-// (/oauth/authorize/client, /oauth/access_token, /oauth/device,
-// /oauth/device/authorize), the three error body shapes, and the
-// WWW-Authenticate header that marks an invalid token. The consent page
-// approves at once, so a test can follow the authorize redirect with a plain
-// HTTP client:
+//   - Vimeo: Basic client authentication over the raw client id and secret,
+//     the non-standard token paths (/oauth/authorize/client,
+//     /oauth/access_token, /oauth/device, /oauth/device/authorize), the
+//     three error body shapes, and the WWW-Authenticate header that marks an
+//     invalid token.
+//   - Simkl: two hosts (WebURL for the consent pages of simkl.com, APIURL for
+//     api.simkl.com), both auth generations (V1 code, PKCE and PIN; V2 code
+//     with S256 and iss, device flow, non-rotating refresh that kills the
+//     previous access token, revocation), the client_id, app-name and
+//     app-version parameters required on every request, and the rate-limit
+//     answers.
+//   - Viki: v3 OAuth with 24-hour tokens in the query, the v4/v5 API signed
+//     with HMAC-SHA1 (query or header mode, stale-timestamp answers) and v5
+//     sessions.
+//
+// The consent pages approve at once, so a test can follow the authorize
+// redirect with a plain HTTP client:
 //
 //	fake := videoauthtest.NewVimeo()
 //	defer fake.Close()
@@ -18,10 +28,14 @@
 //	fake.FailTokenCalls(1, videoauthtest.Fail5xx)
 //	fake.DeleteAllTokens()
 //
-// Knobs (DeleteToken, DenyConsent, ApproveDevice, FailTokenCalls, SetLatency,
-// ...) change the fake's behaviour, and counters (Mints, TokenCalls,
-// Exchanges, ...) report what it saw. All methods are safe for concurrent use.
+// Knobs (DeleteToken, DenyConsent, ApproveCode, RevokeToken, FailTokenCalls,
+// RateLimitNext, ExpireSessions, SetServerSkew, SetLatency, ...) change a
+// fake's behaviour, and counters (Mints, TokenCalls, Exchanges, Refreshes,
+// MissingParams, SignedCalls, ...) report what it saw. A Clock given to a
+// fake's SetClock, and to the code under test, moves time for both without
+// sleeping. All methods are safe for concurrent use.
 //
 // The package depends on the standard library only; it does not import
-// github.com/videoauth/videoauth, so it can test any Vimeo client.
+// github.com/videoauth/videoauth, so it can test any client of these
+// services.
 package videoauthtest
