@@ -1,0 +1,595 @@
+package videoauth_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/videoauth/videoauth"
+	"github.com/videoauth/videoauth/videoauthtest"
+)
+
+// simklApp returns the App of fake's V1 or V2 application.
+func simklApp(fake *videoauthtest.Simkl, gen videoauth.SimklGeneration, public bool) videoauth.App {
+	a := videoauth.App{ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, AppName: "videoauth-test", AppVersion: "0.1",
+		APIURL: fake.APIURL, WebURL: fake.WebURL, RedirectURL: "http://127.0.0.1:1/callback"}
+	if gen == videoauth.SimklV2 {
+		a.ClientID, a.ClientSecret = fake.V2ClientID, fake.V2ClientSecret
+	}
+	if public {
+		a.ClientSecret = ""
+	}
+	return a
+}
+
+func setupSimkl(t *testing.T, gen videoauth.SimklGeneration, public bool) (*videoauthtest.Simkl, *videoauth.Simkl) {
+	t.Helper()
+	fake := videoauthtest.NewSimkl()
+	t.Cleanup(fake.Close)
+	t.Cleanup(func() {
+		require.Zero(t, fake.MissingParams(), "a request lacked client_id, app-name, app-version or User-Agent")
+	})
+	s, err := videoauth.NewSimkl(simklApp(fake, gen, public), gen)
+	require.NoError(t, err)
+	return fake, s
+}
+
+// consent follows the authorize URL like a browser and returns where the
+// consent page sent it.
+func consent(t *testing.T, authURL string) *url.URL { t.Helper(); return follow(t, authURL) }
+
+func TestSimklV1CodeFlowConfidential(t *testing.T) {
+	fake, s := setupSimkl(t, videoauth.SimklV1, false)
+	ar, err := s.AuthRequest("")
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(ar.URL, fake.WebURL+"/oauth/authorize?"), "consent on the web host")
+	loc := consent(t, ar.URL)
+	tok, err := s.Exchange(context.Background(), ar, loc.Query())
+	require.NoError(t, err)
+	require.Equal(t, url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")}, "redirect_uri": {ar.RedirectURL},
+		"client_id": {fake.ClientID}, "client_secret": {fake.ClientSecret}}, fake.LastTokenForm())
+	require.Equal(t, videoauth.SimklV1, videoauth.SimklGenerationOf(tok))
+	require.WithinDuration(t, time.Now().Add(157680000*time.Second), tok.Expiry, time.Minute, "five-year token")
+	require.Empty(t, tok.RefreshToken)
+
+	c := videoauth.NewClient(s, s.Source(tok))
+	code, _ := get(t, c, fake.APIURL+"/users/settings")
+	require.Equal(t, 200, code)
+	h := fake.LastRequestHeader()
+	require.Equal(t, "videoauth-test/0.1", h.Get("User-Agent"))
+
+	// A code is burnt by its first exchange: a replayed callback is refused
+	// locally, a second AuthRequest with a stale code fails at Simkl once.
+	_, err = s.Exchange(context.Background(), ar, loc.Query())
+	require.ErrorIs(t, err, videoauth.ErrStateUsed)
+	require.Equal(t, 1, fake.Exchanges())
+}
+
+func TestSimklV1FailedExchangeIsTypedAndNeverRetried(t *testing.T) {
+	t.Run("wrong secret", func(t *testing.T) {
+		fake := videoauthtest.NewSimkl()
+		defer fake.Close()
+		app := simklApp(fake, videoauth.SimklV1, false)
+		app.ClientSecret = "PLANTED-wrong"
+		s, err := videoauth.NewSimkl(app, videoauth.SimklV1)
+		require.NoError(t, err)
+		ar, _ := s.AuthRequest("")
+		_, err = s.Exchange(context.Background(), ar, consent(t, ar.URL).Query())
+		require.ErrorIs(t, err, videoauth.ErrInvalidClient)
+		var e *videoauth.Error
+		require.ErrorAs(t, err, &e)
+		require.Equal(t, "secret_error", e.Code)
+		require.NotContains(t, err.Error(), "PLANTED")
+		require.Equal(t, 1, fake.Exchanges(), "one attempt, no retry")
+		require.Equal(t, 1, fake.TokenCalls())
+	})
+	t.Run("redirect differs", func(t *testing.T) {
+		fake, s := setupSimkl(t, videoauth.SimklV1, false)
+		ar, _ := s.AuthRequest("")
+		loc := consent(t, ar.URL)
+		ar.RedirectURL = "http://127.0.0.1:2/elsewhere"
+		_, err := s.Exchange(context.Background(), ar, loc.Query())
+		require.ErrorIs(t, err, videoauth.ErrRedirectMismatch)
+		require.Equal(t, 1, fake.Exchanges())
+	})
+	t.Run("code burnt by the failed attempt", func(t *testing.T) {
+		fake, s := setupSimkl(t, videoauth.SimklV1, false)
+		ar, _ := s.AuthRequest("")
+		loc := consent(t, ar.URL)
+		good := ar.RedirectURL
+		ar.RedirectURL = "http://127.0.0.1:2/elsewhere"
+		_, err := s.Exchange(context.Background(), ar, loc.Query())
+		require.Error(t, err)
+		// Even a fresh AuthRequest value carrying the same code gets
+		// grant_error: Simkl deleted the code at the first attempt.
+		ar2 := &videoauth.AuthRequest{Provider: "simkl", State: ar.State, RedirectURL: good}
+		_, err = s.Exchange(context.Background(), ar2, loc.Query())
+		require.ErrorIs(t, err, videoauth.ErrCodeUsed)
+		require.Equal(t, 2, fake.Exchanges())
+	})
+}
+
+func TestSimklV1PKCEThroughLoopback(t *testing.T) {
+	fake, s := setupSimkl(t, videoauth.SimklV1, true)
+	var opened string
+	tok, err := videoauth.Loopback(context.Background(), s, videoauth.LoopbackConfig{Open: func(u string) error {
+		opened = u
+		resp, err := http.Get(u) // the browser: consent approves, redirect lands on the loopback
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}})
+	require.NoError(t, err)
+	require.Contains(t, opened, "code_challenge_method=S256")
+	form := fake.LastTokenForm()
+	require.NotEmpty(t, form.Get("code_verifier"))
+	require.Empty(t, form.Get("client_secret"), "a public client sends no secret")
+	require.Equal(t, videoauth.SimklV1, videoauth.SimklGenerationOf(tok))
+}
+
+func TestSimklV1DenialIsATimeoutInLoopback(t *testing.T) {
+	fake, s := setupSimkl(t, videoauth.SimklV1, true)
+	fake.DenyConsent(true) // Simkl V1 sends the user to simkl.com/, never back
+	clock := videoauthtest.NewClock(time.Now())
+	done := make(chan error, 1)
+	go func() {
+		_, err := videoauth.Loopback(context.Background(), s, videoauth.LoopbackConfig{Clock: clock, Open: func(u string) error {
+			resp, err := http.Get(u)
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err
+		}})
+		done <- err
+	}()
+	require.Eventually(t, func() bool { return clock.Waiters() > 0 }, 5*time.Second, time.Millisecond)
+	clock.Advance(5 * time.Minute) // the default timeout
+	err := <-done
+	require.ErrorIs(t, err, videoauth.ErrAccessDenied)
+	require.Zero(t, fake.Exchanges())
+}
+
+// pinDriver runs a DeviceCode's Wait on a manual clock, one poll at a time.
+type pinDriver struct {
+	t     *testing.T
+	clock *videoauthtest.Clock
+	done  chan struct{}
+	tok   *videoauth.Token
+	err   error
+}
+
+func startWait(t *testing.T, clock *videoauthtest.Clock, dc *videoauth.DeviceCode) *pinDriver {
+	d := &pinDriver{t: t, clock: clock, done: make(chan struct{})}
+	go func() { defer close(d.done); d.tok, d.err = dc.Wait(context.Background()) }()
+	return d
+}
+
+// step waits until Wait sleeps, then moves the clock by dt.
+func (d *pinDriver) step(dt time.Duration) {
+	d.t.Helper()
+	require.Eventually(d.t, func() bool {
+		select {
+		case <-d.done:
+			return true
+		default:
+		}
+		return d.clock.Waiters() == 1
+	}, 5*time.Second, time.Millisecond)
+	d.clock.Advance(dt)
+}
+
+func (d *pinDriver) wait() (*videoauth.Token, error) { <-d.done; return d.tok, d.err }
+
+func TestSimklV1PINFlow(t *testing.T) {
+	newPIN := func(t *testing.T) (*videoauthtest.Simkl, *videoauth.Simkl, *videoauthtest.Clock) {
+		fake := videoauthtest.NewSimkl()
+		t.Cleanup(fake.Close)
+		clock := videoauthtest.NewClock(time.Now())
+		fake.SetClock(clock)
+		app := simklApp(fake, videoauth.SimklV1, true)
+		app.Clock = clock
+		s, err := videoauth.NewSimkl(app, videoauth.SimklV1)
+		require.NoError(t, err)
+		return fake, s, clock
+	}
+	t.Run("approved after pending polls", func(t *testing.T) {
+		fake, s, clock := newPIN(t)
+		dc, err := s.PIN(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, fake.WebURL+"/pin", dc.VerificationURI)
+		require.Equal(t, fake.WebURL+"/pin/"+dc.UserCode, dc.VerificationURIComplete)
+		require.Equal(t, 5*time.Second, dc.Interval)
+		d := startWait(t, clock, dc)
+		d.step(5 * time.Second)
+		require.Eventually(t, func() bool { return fake.PINPolls() == 1 }, 5*time.Second, time.Millisecond)
+		require.True(t, fake.ApproveCode(dc.UserCode))
+		d.step(5 * time.Second)
+		tok, err := d.wait()
+		require.NoError(t, err)
+		require.NotEmpty(t, tok.AccessToken)
+		require.Equal(t, videoauth.SimklV1, videoauth.SimklGenerationOf(tok))
+		require.Equal(t, 2, fake.PINPolls())
+		require.Zero(t, fake.MissingParams())
+	})
+	t.Run("a poll answered with a new code stops at once", func(t *testing.T) {
+		fake, s, clock := newPIN(t)
+		dc, err := s.PIN(context.Background())
+		require.NoError(t, err)
+		require.True(t, fake.ApproveCode(dc.UserCode))
+		d := startWait(t, clock, dc)
+		d.step(5 * time.Second) // approved: the token, and Simkl deletes the code
+		_, err = d.wait()
+		require.NoError(t, err)
+		// Polling the deleted code again answers with a brand-new code.
+		dc2 := *dc
+		d = startWait(t, clock, &dc2)
+		d.step(5 * time.Second)
+		_, err = d.wait()
+		require.ErrorIs(t, err, videoauth.ErrExpiredCode)
+		var e *videoauth.Error
+		require.ErrorAs(t, err, &e)
+		require.Equal(t, "code_replaced", e.Code)
+		require.Equal(t, 2, fake.PINPolls(), "stopped at the first new-code answer")
+	})
+	t.Run("never approved ends at expires_in", func(t *testing.T) {
+		fake, s, clock := newPIN(t)
+		dc, err := s.PIN(context.Background())
+		require.NoError(t, err)
+		require.True(t, fake.DenyCode(dc.UserCode), "Simkl V1 has no deny: the code stays pending")
+		d := startWait(t, clock, dc)
+		for i := 0; i < 900/5; i++ {
+			d.step(5 * time.Second)
+		}
+		_, err = d.wait()
+		require.ErrorIs(t, err, videoauth.ErrExpiredCode)
+		require.LessOrEqual(t, fake.PINPolls(), 180)
+	})
+	t.Run("V2 has no PIN flow", func(t *testing.T) {
+		_, s := setupSimkl(t, videoauth.SimklV2, true)
+		_, err := s.PIN(context.Background())
+		require.ErrorIs(t, err, videoauth.ErrUnsupportedGrant)
+	})
+}
+
+func TestSimklV1RevokedTokenIsNotRetried(t *testing.T) {
+	fake, s := setupSimkl(t, videoauth.SimklV1, false)
+	access, _ := fake.IssueToken(false)
+	src := s.Source(&videoauth.Token{Provider: "simkl", AccessToken: access, TokenType: "Bearer", Meta: map[string]string{"simkl_auth": "v1"}})
+	var revoked atomic.Int32
+	src.OnRevoked = func(*videoauth.Token) { revoked.Add(1) }
+	c := videoauth.NewClient(s, src)
+	fake.RevokeToken(access)
+	code, _ := get(t, c, fake.APIURL+"/users/settings")
+	require.Equal(t, 401, code)
+	require.Equal(t, 1, fake.APICalls(), "no retry")
+	require.EqualValues(t, 1, revoked.Load())
+	_, err := c.Get(fake.APIURL + "/users/settings")
+	require.ErrorIs(t, err, videoauth.ErrReauthRequired)
+	require.Equal(t, 1, fake.APICalls(), "no network once revoked")
+	require.ErrorIs(t, s.Revoke(context.Background(), src.Current()), videoauth.ErrUnsupportedGrant)
+}
+
+func TestSimklV2CodeFlow(t *testing.T) {
+	fake, s := setupSimkl(t, videoauth.SimklV2, false)
+	ar, err := s.AuthRequest("", videoauth.SimklScopeRead, videoauth.SimklScopeWrite)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(ar.URL, fake.WebURL+"/oauth2/authorize?"))
+	loc := consent(t, ar.URL)
+	require.Equal(t, fake.WebURL, loc.Query().Get("iss"))
+	tok, err := s.Exchange(context.Background(), ar, loc.Query())
+	require.NoError(t, err)
+	require.Equal(t, "S256", fake.LastAuthorizeQuery().Get("code_challenge_method"))
+	require.Equal(t, "media:read media:write", fake.LastAuthorizeQuery().Get("scope"))
+	form := fake.LastTokenForm()
+	require.Equal(t, ar.Verifier, form.Get("code_verifier"))
+	require.Equal(t, fake.V2ClientSecret, form.Get("client_secret"), "a server app sends its secret and PKCE")
+	require.True(t, strings.HasPrefix(tok.AccessToken, "simkl_at_"))
+	require.True(t, strings.HasPrefix(tok.RefreshToken, "simkl_rt_"))
+	require.NoError(t, tok.RequireScopes(videoauth.SimklScopeWrite))
+	require.WithinDuration(t, time.Now().Add(7*24*time.Hour), tok.Expiry, time.Minute)
+	require.Equal(t, videoauth.SimklV2, videoauth.SimklGenerationOf(tok))
+
+	t.Run("iss of another server is refused before the exchange", func(t *testing.T) {
+		ar, _ := s.AuthRequest("")
+		q := consent(t, ar.URL).Query()
+		q.Set("iss", "https://evil.example")
+		before := fake.Exchanges()
+		_, err := s.Exchange(context.Background(), ar, q)
+		require.ErrorIs(t, err, videoauth.ErrIssuerMismatch)
+		require.Equal(t, before, fake.Exchanges())
+	})
+	t.Run("denial comes back as access_denied", func(t *testing.T) {
+		fake.DenyConsent(true)
+		defer fake.DenyConsent(false)
+		ar, _ := s.AuthRequest("")
+		_, err := s.Exchange(context.Background(), ar, consent(t, ar.URL).Query())
+		require.ErrorIs(t, err, videoauth.ErrAccessDenied)
+	})
+	t.Run("a used code is ErrCodeUsed", func(t *testing.T) {
+		ar, _ := s.AuthRequest("")
+		q := consent(t, ar.URL).Query()
+		_, err := s.Exchange(context.Background(), ar, q)
+		require.NoError(t, err)
+		ar2 := &videoauth.AuthRequest{Provider: "simkl", State: ar.State, RedirectURL: ar.RedirectURL, Verifier: ar.Verifier, Issuer: ar.Issuer}
+		_, err = s.Exchange(context.Background(), ar2, q)
+		require.ErrorIs(t, err, videoauth.ErrCodeUsed)
+	})
+}
+
+func TestSimklV2DeviceFlow(t *testing.T) {
+	newDev := func(t *testing.T) (*videoauthtest.Simkl, *videoauth.Simkl, *videoauthtest.Clock) {
+		fake := videoauthtest.NewSimkl()
+		t.Cleanup(fake.Close)
+		clock := videoauthtest.NewClock(time.Now())
+		fake.SetClock(clock)
+		app := simklApp(fake, videoauth.SimklV2, true)
+		app.Clock = clock
+		s, err := videoauth.NewSimkl(app, videoauth.SimklV2)
+		require.NoError(t, err)
+		return fake, s, clock
+	}
+	t.Run("approved", func(t *testing.T) {
+		fake, s, clock := newDev(t)
+		dc, err := s.Device(context.Background(), videoauth.SimklScopeRead, videoauth.SimklScopeWrite)
+		require.NoError(t, err)
+		require.Equal(t, fake.WebURL+"/pin", dc.VerificationURI)
+		require.Equal(t, fake.WebURL+"/pin/"+dc.UserCode, dc.VerificationURIComplete)
+		d := startWait(t, clock, dc)
+		d.step(dc.Interval)
+		require.Eventually(t, func() bool { return fake.DevicePolls() == 1 }, 5*time.Second, time.Millisecond)
+		require.True(t, fake.ApproveCode(dc.UserCode))
+		d.step(dc.Interval)
+		tok, err := d.wait()
+		require.NoError(t, err)
+		require.True(t, tok.HasScope(videoauth.SimklScopeWrite))
+		require.NotEmpty(t, tok.RefreshToken)
+		require.Equal(t, "urn:ietf:params:oauth:grant-type:device_code", fake.LastTokenForm().Get("grant_type"))
+		require.Empty(t, fake.LastTokenForm().Get("client_secret"), "a device app has no secret")
+	})
+	t.Run("denied", func(t *testing.T) {
+		fake, s, clock := newDev(t)
+		dc, err := s.Device(context.Background())
+		require.NoError(t, err)
+		require.True(t, fake.DenyCode(dc.UserCode))
+		d := startWait(t, clock, dc)
+		d.step(dc.Interval)
+		_, err = d.wait()
+		require.ErrorIs(t, err, videoauth.ErrAccessDenied)
+	})
+	t.Run("expired", func(t *testing.T) {
+		_, s, clock := newDev(t)
+		dc, err := s.Device(context.Background())
+		require.NoError(t, err)
+		d := startWait(t, clock, dc)
+		for i := 0; i < 900/5; i++ {
+			d.step(dc.Interval)
+		}
+		_, err = d.wait()
+		require.ErrorIs(t, err, videoauth.ErrExpiredCode)
+	})
+	t.Run("V1 has no device flow", func(t *testing.T) {
+		_, s := setupSimkl(t, videoauth.SimklV1, true)
+		_, err := s.Device(context.Background())
+		require.ErrorIs(t, err, videoauth.ErrUnsupportedGrant)
+	})
+}
+
+// v2Source returns a Source over a fresh V2 grant of fake.
+func v2Source(t *testing.T, fake *videoauthtest.Simkl, s *videoauth.Simkl, now time.Time) *videoauth.Source {
+	t.Helper()
+	access, refresh := fake.IssueToken(true, videoauth.SimklScopeRead, videoauth.SimklScopeWrite)
+	return s.Source(&videoauth.Token{Provider: "simkl", AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
+		Expiry: now.Add(7 * 24 * time.Hour), Scopes: []string{"media:read", "media:write"}, Meta: map[string]string{"simkl_auth": "v2"}})
+}
+
+func TestSimklV2RefreshOnExpiry(t *testing.T) {
+	fake := videoauthtest.NewSimkl()
+	defer fake.Close()
+	clock := videoauthtest.NewClock(time.Now())
+	fake.SetClock(clock)
+	app := simklApp(fake, videoauth.SimklV2, true)
+	app.Clock = clock
+	s, err := videoauth.NewSimkl(app, videoauth.SimklV2)
+	require.NoError(t, err)
+	src := v2Source(t, fake, s, clock.Now())
+	var saved []*videoauth.Token
+	var mu sync.Mutex
+	src.OnToken = func(tok *videoauth.Token) { mu.Lock(); saved = append(saved, tok); mu.Unlock() }
+	c := videoauth.NewClient(s, src)
+	old := src.Current()
+
+	clock.Advance(7*24*time.Hour + time.Minute) // expired: refreshed before the request
+	code, _ := get(t, c, fake.APIURL+"/sync/activities")
+	require.Equal(t, 200, code)
+	require.Equal(t, 1, fake.Refreshes())
+	cur := src.Current()
+	require.NotEqual(t, old.AccessToken, cur.AccessToken)
+	require.Equal(t, old.RefreshToken, cur.RefreshToken, "Simkl's refresh tokens do not rotate")
+	require.Equal(t, []string{"media:read", "media:write"}, cur.Scopes)
+	require.Equal(t, videoauth.SimklV2, videoauth.SimklGenerationOf(cur))
+	mu.Lock()
+	require.Len(t, saved, 1)
+	require.Same(t, cur, saved[0], "OnToken saw the token before any request used it")
+	mu.Unlock()
+	require.Zero(t, fake.KilledTokenUses())
+	require.Equal(t, "refresh_token", fake.LastTokenForm().Get("grant_type"))
+	require.Zero(t, fake.MissingParams())
+}
+
+func TestSimklV2RefreshAheadInTheBackground(t *testing.T) {
+	fake := videoauthtest.NewSimkl()
+	defer fake.Close()
+	clock := videoauthtest.NewClock(time.Now())
+	fake.SetClock(clock)
+	app := simklApp(fake, videoauth.SimklV2, true)
+	app.Clock = clock
+	s, _ := videoauth.NewSimkl(app, videoauth.SimklV2)
+	src := v2Source(t, fake, s, clock.Now())
+	c := videoauth.NewClient(s, src)
+	clock.Advance(6*24*time.Hour + time.Hour) // inside the one-day window
+	code, _ := get(t, c, fake.APIURL+"/sync/activities")
+	require.Equal(t, 200, code, "the request did not wait for the refresh")
+	require.Eventually(t, func() bool {
+		return fake.Refreshes() == 1 && src.Current().Expiry.After(clock.Now().Add(6*24*time.Hour))
+	},
+		5*time.Second, time.Millisecond)
+}
+
+func TestSimklV2RefreshOnceAfter401(t *testing.T) {
+	fake, s := setupSimkl(t, videoauth.SimklV2, true)
+	src := v2Source(t, fake, s, time.Now())
+	c := videoauth.NewClient(s, src)
+	// Another holder of the grant refreshes: our access token dies.
+	other := v2SourceOf(s, src.Current())
+	_, err := other.Token(context.Background())
+	require.NoError(t, err)
+	other.Invalidate(other.Current())
+	_, err = other.Token(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 1, fake.Refreshes())
+
+	req, _ := http.NewRequest("POST", fake.APIURL+"/sync/history", strings.NewReader(`{"movies":[{"ids":{"simkl":1}}]}`))
+	req.GetBody = func() (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader(`{"movies":[{"ids":{"simkl":1}}]}`)), nil
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Less(t, resp.StatusCode, 300)
+	require.Equal(t, 2, fake.Refreshes(), "one refresh after the 401")
+	require.Equal(t, 1, fake.KilledTokenUses(), "only the rejected request carried the dead token")
+	bodies := fake.APIBodies()
+	require.Len(t, bodies, 2, "the rejected request and its replay")
+	require.Equal(t, `{"movies":[{"ids":{"simkl":1}}]}`, string(bodies[0]))
+	require.Equal(t, bodies[0], bodies[1], "the replay carried a byte-identical body")
+}
+
+// v2SourceOf is a second Source over the same grant, like another replica.
+func v2SourceOf(s *videoauth.Simkl, t *videoauth.Token) *videoauth.Source { return s.Source(t.Clone()) }
+
+func TestSimklV2DeadRefreshTokenMeansReauth(t *testing.T) {
+	fake, s := setupSimkl(t, videoauth.SimklV2, true)
+	src := v2Source(t, fake, s, time.Now())
+	c := videoauth.NewClient(s, src)
+	fake.RevokeToken(src.Current().RefreshToken) // revoked in Connected Apps
+	resp, err := c.Get(fake.APIURL + "/sync/activities")
+	if err == nil {
+		resp.Body.Close()
+	}
+	require.ErrorIs(t, err, videoauth.ErrReauthRequired)
+	require.Equal(t, 1, fake.Refreshes())
+	_, err = src.Token(context.Background())
+	require.ErrorIs(t, err, videoauth.ErrReauthRequired)
+	require.Equal(t, 1, fake.Refreshes(), "no more refreshes until a new sign-in")
+}
+
+func TestSimklV2StampedeOneRefresh(t *testing.T) {
+	fake, s := setupSimkl(t, videoauth.SimklV2, true)
+	src := v2Source(t, fake, s, time.Now())
+	c := videoauth.NewClient(s, src)
+	other := v2SourceOf(s, src.Current())
+	other.Invalidate(other.Current())
+	_, err := other.Token(context.Background()) // kills our access token
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	var ok atomic.Int32
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := c.Get(fake.APIURL + "/sync/activities")
+			if err == nil {
+				if resp.StatusCode == 200 {
+					ok.Add(1)
+				}
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	require.EqualValues(t, 200, ok.Load())
+	require.Equal(t, 2, fake.Refreshes(), "the other holder's refresh and exactly one of ours")
+}
+
+func TestSimklV2Revoke(t *testing.T) {
+	fake, s := setupSimkl(t, videoauth.SimklV2, false)
+	src := v2Source(t, fake, s, time.Now())
+	tok := src.Current()
+	require.NoError(t, s.Revoke(context.Background(), tok))
+	require.Equal(t, 1, fake.Revocations())
+	require.Equal(t, tok.RefreshToken, fake.LastTokenForm().Get("token"))
+	c := videoauth.NewClient(s, src)
+	resp, err := c.Get(fake.APIURL + "/sync/activities")
+	if err == nil {
+		resp.Body.Close()
+	}
+	require.ErrorIs(t, err, videoauth.ErrReauthRequired, "access token dead, refresh refused: sign in again")
+	require.ErrorIs(t, s.Revoke(context.Background(), nil), videoauth.ErrInvalidConfig)
+}
+
+func TestSimklRateLimitsAreTypedAndNotRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		kind videoauthtest.RateLimit
+		wait time.Duration
+		also error
+	}{
+		{"429 with Retry-After", videoauthtest.RateLimit429, 7 * time.Second, nil},
+		{"412 client_id_failed", videoauthtest.RateLimit412, time.Second, videoauth.ErrInvalidClient},
+		{"400 RATE_LIMIT write lock", videoauthtest.RateLimitWriteLock, 20 * time.Second, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake, s := setupSimkl(t, videoauth.SimklV2, true)
+			c := videoauth.NewClient(s, v2Source(t, fake, s, time.Now()))
+			fake.RateLimitNext(1, tc.kind)
+			resp, err := c.Get(fake.APIURL + "/sync/activities")
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			err = videoauth.CheckResponse(s, resp)
+			require.ErrorIs(t, err, videoauth.ErrRateLimited)
+			if tc.also != nil {
+				require.ErrorIs(t, err, tc.also)
+			}
+			var e *videoauth.Error
+			require.ErrorAs(t, err, &e)
+			require.Equal(t, tc.wait, e.RetryAfter)
+			require.Equal(t, 1, fake.APICalls(), "never retried by the transport")
+			require.Zero(t, fake.Refreshes())
+		})
+	}
+}
+
+func TestSimklWriteScopeWarning(t *testing.T) {
+	fake, _ := setupSimkl(t, videoauth.SimklV2, true)
+	var logs bytes.Buffer
+	app := simklApp(fake, videoauth.SimklV2, true)
+	app.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	s, err := videoauth.NewSimkl(app, videoauth.SimklV2)
+	require.NoError(t, err)
+
+	ar, _ := s.AuthRequest("", videoauth.SimklScopeRead) // read only: no warning
+	tok, err := s.Exchange(context.Background(), ar, consent(t, ar.URL).Query())
+	require.NoError(t, err)
+	require.Empty(t, logs.String())
+	require.ErrorIs(t, tok.RequireScopes(videoauth.SimklScopeWrite), videoauth.ErrScopeNotGranted)
+
+	fake.WithholdScope(videoauth.SimklScopeWrite) // the user's consent dropped it
+	ar, _ = s.AuthRequest("", videoauth.SimklScopeRead, videoauth.SimklScopeWrite)
+	tok, err = s.Exchange(context.Background(), ar, consent(t, ar.URL).Query())
+	require.NoError(t, err)
+	require.False(t, tok.HasScope(videoauth.SimklScopeWrite))
+	require.Contains(t, logs.String(), "media:write")
+	require.NotContains(t, logs.String(), tok.AccessToken)
+}
