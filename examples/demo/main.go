@@ -1,6 +1,7 @@
-// Command demo runs every Vimeo flow of videoauth against the fake server of
-// package videoauthtest: no credentials, no network. It prints each step and
-// exits non-zero if one fails.
+// Command demo runs every flow of videoauth — Vimeo, Simkl (both auth
+// generations) and Viki (v3 OAuth, v4/v5 signing and sessions) — against the
+// fake servers of package videoauthtest: no credentials, no network. It
+// prints each step and exits non-zero if one fails.
 //
 //	go run ./examples/demo
 package main
@@ -31,6 +32,16 @@ func main() {
 func step(format string, args ...any) { fmt.Printf("• "+format+"\n", args...) }
 
 func run(ctx context.Context) error {
+	for _, service := range []func(context.Context) error{runVimeo, runSimkl, runViki} {
+		if err := service(ctx); err != nil {
+			return err
+		}
+		fmt.Println()
+	}
+	return nil
+}
+
+func runVimeo(ctx context.Context) error {
 	fake := videoauthtest.NewVimeo()
 	defer fake.Close()
 	fmt.Println("Vimeo (fake at " + fake.URL + ")")
@@ -38,7 +49,8 @@ func run(ctx context.Context) error {
 	vimeo, err := videoauth.NewVimeo(videoauth.App{
 		ClientID:     fake.ClientID,
 		ClientSecret: fake.ClientSecret,
-		APIURL:       fake.URL, // in production: leave empty for https://api.vimeo.com
+		APIURL:       fake.URL,    // in production: leave empty for https://api.vimeo.com
+		Clock:        autoClock(), // device polling waits in fake time
 	})
 	if err != nil {
 		return err
@@ -131,4 +143,20 @@ func call(c *http.Client, u string, want int) error {
 		return fmt.Errorf("GET %s: status %d, want %d", u, resp.StatusCode, want)
 	}
 	return nil
+}
+
+// autoClock is a fake clock that moves forward by every wait, so polling
+// loops run at once while seeing the intervals they asked for.
+func autoClock() *videoauthtest.Clock {
+	c := videoauthtest.NewClock(time.Now())
+	c.SetAutoAdvance(true)
+	return c
+}
+
+// check turns a failed expectation into the demo's error.
+func check(ok bool, format string, args ...any) error {
+	if ok {
+		return nil
+	}
+	return fmt.Errorf(format, args...)
 }
