@@ -115,7 +115,7 @@ func Example_simklDevice() {
 	}
 	// Show dc.VerificationURI and dc.UserCode to the user (here with the
 	// fake's host replaced, as the code is random).
-	fmt.Println("go to", strings.Replace(dc.VerificationURI, fake.WebURL, "https://simkl.com", 1), "and enter a", len(dc.UserCode), "character code")
+	fmt.Println("go to", strings.Replace(dc.VerificationURI, fake.WebURL, "https://simkl.com", 1), "and enter the code,", len(dc.UserCode), "characters")
 	fake.ApproveCode(dc.UserCode) // the user enters the code
 	tok, err := dc.Wait(context.Background())
 	if err != nil {
@@ -134,7 +134,7 @@ func Example_simklDevice() {
 	resp.Body.Close()
 	fmt.Println("a week later:", resp.StatusCode, "refreshes:", fake.Refreshes())
 	// Output:
-	// go to https://simkl.com/pin and enter a 8 character code
+	// go to https://simkl.com/pin and enter the code, 8 characters
 	// scopes: [media:read media:write]
 	// save the refreshed token
 	// a week later: 200 refreshes: 1
