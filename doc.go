@@ -4,7 +4,7 @@
 //
 // The pieces, each in its own file:
 //
-//   - A Provider (Vimeo, ...) is one service: its endpoints, how a token is
+//   - A Provider (Vimeo, Simkl, Viki, VikiAPI) is one service: its endpoints, how a token is
 //     attached to a request (Authorize), which hosts may receive it (Owns),
 //     and how a rejected request reads (Verdict). Grants are methods of the
 //     concrete providers, because they differ per service.
@@ -36,12 +36,25 @@
 //	tok, err := vimeo.Exchange(ctx, ar, r.URL.Query())
 //	client := videoauth.NewClient(vimeo, vimeo.Source(tok))
 //
+// Simkl (choose the auth generation) and Viki (v3 OAuth, or the signed
+// v4/v5 API with sessions) follow the same shape:
+//
+//	simkl, err := videoauth.NewSimkl(videoauth.App{ClientID: id, AppName: "my-app", AppVersion: "1.0"}, videoauth.SimklV2)
+//	dc, err := simkl.Device(ctx, videoauth.SimklScopeRead)   // show dc to the user
+//	tok, err := dc.Wait(ctx)
+//	client := videoauth.NewClient(simkl, simkl.Source(tok))  // refreshed ahead of expiry and once on 401
+//
+//	api, err := videoauth.NewVikiAPI(videoauth.App{ClientID: appID, ClientSecret: appSecret}, videoauth.VikiSignQuery)
+//	resp, err := api.SignedClient().Get("https://api.viki.io/v4/movies.json")
+//
 // Errors: states callers branch on are sentinels (ErrAccessDenied,
 // ErrReauthRequired, ErrStateMismatch, ...) matched with errors.Is; failures
 // reported by a service are *Error values carrying the provider, operation,
 // HTTP status and the service's own code. No error string, fmt verb or slog
 // record produced by this package contains a token, code, verifier, secret
-// or raw response body.
+// or raw response body. CheckResponse types a failed API response (rate
+// limits with their wait, a dead token, ...), which the Transport returns as
+// it is.
 //
 // Package videoauthtest has fake servers of the services for tests.
 package videoauth
