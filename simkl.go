@@ -529,19 +529,12 @@ func (s *Simkl) pinPollResult(pollURL string, resp *wire.Response) (*Token, poll
 		Err: fmt.Errorf("%w: PIN poll answer has neither a result nor a token", ErrBadResponse)}
 }
 
-type simklPINResponse struct {
-	UserCode        string `json:"user_code"`
-	VerificationURI string `json:"verification_uri"`
-	VerificationURL string `json:"verification_url"`
-	ExpiresIn       int64  `json:"expires_in"`
-	Interval        int64  `json:"interval"`
-}
-
-// parseSimklPIN reads the /oauth/pin answer. verification_url is accepted
-// for verification_uri; the user code must be alphanumeric, since it
-// becomes part of the poll URL's path.
-func parseSimklPIN(body []byte) (*simklPINResponse, error) {
-	var pr simklPINResponse
+// parseSimklPIN reads the /oauth/pin answer, an RFC 8628 shape whose
+// device_code is a placeholder (ignored). verification_url is accepted for
+// verification_uri; the user code must be alphanumeric, since it becomes
+// part of the poll URL's path.
+func parseSimklPIN(body []byte) (*deviceAuth, error) {
+	var pr deviceAuth
 	if err := json.Unmarshal(body, &pr); err != nil {
 		return nil, fmt.Errorf("%w: PIN response is not the expected JSON", ErrBadResponse)
 	}
