@@ -363,8 +363,9 @@ func TestVimeoMissingScopeIsNotRetried(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, 403, resp.StatusCode)
 	require.Equal(t, 1, fake.APICalls())
-	_, err = client.Get(fake.URL + "/me")
+	resp, err = client.Get(fake.URL + "/me")
 	require.NoError(t, err, "a 403 does not revoke anything")
+	resp.Body.Close()
 }
 
 func TestVimeoReplayCarriesIdenticalBody(t *testing.T) {
