@@ -223,14 +223,10 @@ func (s *Simkl) withParams(raw string) string {
 	if raw == "" {
 		return s.apiParams
 	}
-	q, err := url.ParseQuery(raw)
-	if err != nil {
-		return raw + "&" + s.apiParams
-	}
 	var b strings.Builder
 	b.WriteString(raw)
 	for _, kv := range [][2]string{{"client_id", s.app.ClientID}, {"app-name", s.app.AppName}, {"app-version", s.app.AppVersion}} {
-		if !q.Has(kv[0]) {
+		if !hasParam(raw, kv[0]) {
 			b.WriteByte('&')
 			b.WriteString(kv[0])
 			b.WriteByte('=')

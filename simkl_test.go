@@ -44,6 +44,21 @@ func setupSimkl(t *testing.T, gen videoauth.SimklGeneration, public bool) (*vide
 	return fake, s
 }
 
+// setupSimklClock is setupSimkl for a public app with a manual Clock shared
+// by the fake and the provider.
+func setupSimklClock(t *testing.T, gen videoauth.SimklGeneration) (*videoauthtest.Simkl, *videoauth.Simkl, *videoauthtest.Clock) {
+	t.Helper()
+	fake := videoauthtest.NewSimkl()
+	t.Cleanup(fake.Close)
+	clock := videoauthtest.NewClock(time.Now())
+	fake.SetClock(clock)
+	app := simklApp(fake, gen, true)
+	app.Clock = clock
+	s, err := videoauth.NewSimkl(app, gen)
+	require.NoError(t, err)
+	return fake, s, clock
+}
+
 // consent follows the authorize URL like a browser and returns where the
 // consent page sent it.
 func consent(t *testing.T, authURL string) *url.URL { t.Helper(); return follow(t, authURL) }
@@ -192,19 +207,8 @@ func (d *pinDriver) step(dt time.Duration) {
 func (d *pinDriver) wait() (*videoauth.Token, error) { <-d.done; return d.tok, d.err }
 
 func TestSimklV1PINFlow(t *testing.T) {
-	newPIN := func(t *testing.T) (*videoauthtest.Simkl, *videoauth.Simkl, *videoauthtest.Clock) {
-		fake := videoauthtest.NewSimkl()
-		t.Cleanup(fake.Close)
-		clock := videoauthtest.NewClock(time.Now())
-		fake.SetClock(clock)
-		app := simklApp(fake, videoauth.SimklV1, true)
-		app.Clock = clock
-		s, err := videoauth.NewSimkl(app, videoauth.SimklV1)
-		require.NoError(t, err)
-		return fake, s, clock
-	}
 	t.Run("approved after pending polls", func(t *testing.T) {
-		fake, s, clock := newPIN(t)
+		fake, s, clock := setupSimklClock(t, videoauth.SimklV1)
 		dc, err := s.PIN(context.Background())
 		require.NoError(t, err)
 		require.Equal(t, fake.WebURL+"/pin", dc.VerificationURI)
@@ -223,7 +227,7 @@ func TestSimklV1PINFlow(t *testing.T) {
 		require.Zero(t, fake.MissingParams())
 	})
 	t.Run("a poll answered with a new code stops at once", func(t *testing.T) {
-		fake, s, clock := newPIN(t)
+		fake, s, clock := setupSimklClock(t, videoauth.SimklV1)
 		dc, err := s.PIN(context.Background())
 		require.NoError(t, err)
 		require.True(t, fake.ApproveCode(dc.UserCode))
@@ -243,7 +247,7 @@ func TestSimklV1PINFlow(t *testing.T) {
 		require.Equal(t, 2, fake.PINPolls(), "stopped at the first new-code answer")
 	})
 	t.Run("never approved ends at expires_in", func(t *testing.T) {
-		fake, s, clock := newPIN(t)
+		fake, s, clock := setupSimklClock(t, videoauth.SimklV1)
 		dc, err := s.PIN(context.Background())
 		require.NoError(t, err)
 		require.True(t, fake.DenyCode(dc.UserCode), "Simkl V1 has no deny: the code stays pending")
@@ -328,19 +332,8 @@ func TestSimklV2CodeFlow(t *testing.T) {
 }
 
 func TestSimklV2DeviceFlow(t *testing.T) {
-	newDev := func(t *testing.T) (*videoauthtest.Simkl, *videoauth.Simkl, *videoauthtest.Clock) {
-		fake := videoauthtest.NewSimkl()
-		t.Cleanup(fake.Close)
-		clock := videoauthtest.NewClock(time.Now())
-		fake.SetClock(clock)
-		app := simklApp(fake, videoauth.SimklV2, true)
-		app.Clock = clock
-		s, err := videoauth.NewSimkl(app, videoauth.SimklV2)
-		require.NoError(t, err)
-		return fake, s, clock
-	}
 	t.Run("approved", func(t *testing.T) {
-		fake, s, clock := newDev(t)
+		fake, s, clock := setupSimklClock(t, videoauth.SimklV2)
 		dc, err := s.Device(context.Background(), videoauth.SimklScopeRead, videoauth.SimklScopeWrite)
 		require.NoError(t, err)
 		require.Equal(t, fake.WebURL+"/pin", dc.VerificationURI)
@@ -358,7 +351,7 @@ func TestSimklV2DeviceFlow(t *testing.T) {
 		require.Empty(t, fake.LastTokenForm().Get("client_secret"), "a device app has no secret")
 	})
 	t.Run("denied", func(t *testing.T) {
-		fake, s, clock := newDev(t)
+		fake, s, clock := setupSimklClock(t, videoauth.SimklV2)
 		dc, err := s.Device(context.Background())
 		require.NoError(t, err)
 		require.True(t, fake.DenyCode(dc.UserCode))
@@ -368,7 +361,7 @@ func TestSimklV2DeviceFlow(t *testing.T) {
 		require.ErrorIs(t, err, videoauth.ErrAccessDenied)
 	})
 	t.Run("expired", func(t *testing.T) {
-		_, s, clock := newDev(t)
+		_, s, clock := setupSimklClock(t, videoauth.SimklV2)
 		dc, err := s.Device(context.Background())
 		require.NoError(t, err)
 		d := startWait(t, clock, dc)
@@ -394,14 +387,7 @@ func v2Source(t *testing.T, fake *videoauthtest.Simkl, s *videoauth.Simkl, now t
 }
 
 func TestSimklV2RefreshOnExpiry(t *testing.T) {
-	fake := videoauthtest.NewSimkl()
-	defer fake.Close()
-	clock := videoauthtest.NewClock(time.Now())
-	fake.SetClock(clock)
-	app := simklApp(fake, videoauth.SimklV2, true)
-	app.Clock = clock
-	s, err := videoauth.NewSimkl(app, videoauth.SimklV2)
-	require.NoError(t, err)
+	fake, s, clock := setupSimklClock(t, videoauth.SimklV2)
 	src := v2Source(t, fake, s, clock.Now())
 	var saved []*videoauth.Token
 	var mu sync.Mutex
@@ -428,13 +414,7 @@ func TestSimklV2RefreshOnExpiry(t *testing.T) {
 }
 
 func TestSimklV2RefreshAheadInTheBackground(t *testing.T) {
-	fake := videoauthtest.NewSimkl()
-	defer fake.Close()
-	clock := videoauthtest.NewClock(time.Now())
-	fake.SetClock(clock)
-	app := simklApp(fake, videoauth.SimklV2, true)
-	app.Clock = clock
-	s, _ := videoauth.NewSimkl(app, videoauth.SimklV2)
+	fake, s, clock := setupSimklClock(t, videoauth.SimklV2)
 	src := v2Source(t, fake, s, clock.Now())
 	c := videoauth.NewClient(s, src)
 	clock.Advance(6*24*time.Hour + time.Hour) // inside the one-day window
