@@ -3,6 +3,7 @@ package videoauth
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -122,6 +123,34 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // LogValue keeps slog output to the same redacted fields as Error.
 func (e *Error) LogValue() slog.Value { return slog.StringValue(e.Error()) }
+
+// GoString prints the fields that are safe to print: Description and Body
+// (the service's words, which may echo a token) show only their length,
+// and URL is redacted again.
+func (e *Error) GoString() string {
+	if e == nil {
+		return "(*videoauth.Error)(nil)"
+	}
+	err := "<nil>"
+	if e.Err != nil {
+		err = strconv.Quote(e.Err.Error())
+	}
+	return fmt.Sprintf("&videoauth.Error{Provider:%q, Op:%q, Status:%d, Code:%q, Description:(%d bytes), URL:%q, RetryAfter:%v, Body:(%d bytes), Err:%s}",
+		e.Provider, e.Op, e.Status, safeCode(e.Code), len(e.Description), redactString(e.URL), e.RetryAfter, len(e.Body), err)
+}
+
+// Format makes every verb print Error() (%q quotes it, %#v is GoString),
+// so no verb reaches the raw fields.
+func (e *Error) Format(f fmt.State, verb rune) {
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		io.WriteString(f, e.GoString())
+	case verb == 'q':
+		io.WriteString(f, strconv.Quote(e.Error()))
+	default:
+		io.WriteString(f, e.Error())
+	}
+}
 
 // safeCode keeps a service code only when it looks like a code: short and
 // made of [A-Za-z0-9_.:-]. Anything else is server prose and stays out.

@@ -142,12 +142,15 @@ func TestErrorStringHidesSecrets(t *testing.T) {
 		require.NotContains(t, fmt.Sprintf(verb, e), s, verb)
 		require.NotContains(t, fmt.Sprintf(verb, fmt.Errorf("wrapped: %w", e)), s, verb)
 	}
-	// BUG: *Error has no GoString or Format, so %#v (and verbs that are not
-	// string verbs, such as %d) print the struct fields: Description, URL and
-	// Body (which may hold a token response) come out raw.
-	// for _, verb := range []string{"%#v", "%d"} {
-	// 	require.NotContains(t, fmt.Sprintf(verb, e), s, verb)
-	// }
+	// Every verb, the Go-syntax one and the non-string ones included, stays
+	// off Description, URL secrets and Body.
+	for _, verb := range []string{"%#v", "%d", "%x", "%X", "%T %v", "%+q", "%10s"} {
+		require.NotContains(t, fmt.Sprintf(verb, e), s, verb)
+		require.NotContains(t, fmt.Sprintf(verb, fmt.Errorf("wrapped: %w", e)), s, verb)
+	}
+	require.Contains(t, fmt.Sprintf("%#v", e), `Code:"invalid_grant"`)
+	require.Contains(t, fmt.Sprintf("%#v", e), "code=REDACTED")
+	require.Equal(t, "(*videoauth.Error)(nil)", fmt.Sprintf("%#v", (*Error)(nil)))
 
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Error("failed", "err", e)
