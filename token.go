@@ -188,12 +188,12 @@ func (t *Token) LogValue() slog.Value {
 const maxExpiresIn = 20 * 365 * 24 * time.Hour
 
 // parseToken decodes a JSON token response (RFC 6749 §5.1). It requires a
-// non-empty string access_token, accepts expires_in as a number or numeric
-// string (absent, null or 0 mean "no lifetime given", negative is rejected,
-// huge is clamped), understands token_type case-insensitively and rejects
-// kinds it cannot use, treats a body with "error" as an error whatever the
-// status, and keeps unknown members in Extra. defaultType is used when the
-// service omits token_type.
+// non-empty string access_token of VSCHARs (as a refresh_token must be too),
+// accepts expires_in as a number or numeric string (absent, null or 0 mean
+// "no lifetime given", negative is rejected, huge is clamped), understands
+// token_type case-insensitively and rejects kinds it cannot use, treats a
+// body with "error" as an error whatever the status, and keeps unknown
+// members in Extra. defaultType is used when the service omits token_type.
 func parseToken(body []byte, contentType, defaultType string, now time.Time) (*Token, error) {
 	if mt, _, err := mime.ParseMediaType(contentType); err == nil {
 		if mt == "application/x-www-form-urlencoded" || mt == "text/html" || mt == "text/plain" && !looksJSON(body) {
@@ -212,6 +212,9 @@ func parseToken(body []byte, contentType, defaultType string, now time.Time) (*T
 	if t.AccessToken, ok = jsonString(m["access_token"]); !ok || t.AccessToken == "" {
 		return nil, fmt.Errorf("%w: access_token missing or not a string", ErrBadResponse)
 	}
+	if !vschar(t.AccessToken) {
+		return nil, fmt.Errorf("%w: access_token has characters outside RFC 6749 VSCHAR", ErrBadResponse)
+	}
 	tt, ok := jsonString(m["token_type"])
 	if raw := m["token_type"]; len(raw) > 0 && string(raw) != "null" && !ok {
 		return nil, fmt.Errorf("%w: token_type is not a string", ErrBadResponse)
@@ -226,6 +229,9 @@ func parseToken(body []byte, contentType, defaultType string, now time.Time) (*T
 	if raw, present := m["refresh_token"]; present && string(raw) != "null" {
 		if t.RefreshToken, ok = jsonString(raw); !ok {
 			return nil, fmt.Errorf("%w: refresh_token is not a string", ErrBadResponse)
+		}
+		if !vschar(t.RefreshToken) {
+			return nil, fmt.Errorf("%w: refresh_token has characters outside RFC 6749 VSCHAR", ErrBadResponse)
 		}
 	}
 	d, err := parseExpiresIn(m["expires_in"])
@@ -255,6 +261,19 @@ func parseToken(body []byte, contentType, defaultType string, now time.Time) (*T
 type tokenBodyError struct{ code string }
 
 func (e *tokenBodyError) Error() string { return "videoauth: token endpoint error " + safeCode(e.code) }
+
+// vschar reports whether s is made of RFC 6749 Appendix A VSCHARs
+// (%x20-7E), the only characters a token may have. Go's JSON decoder would
+// turn invalid UTF-8 into U+FFFD, so without this check a mangled token
+// would be stored and fail later as if revoked.
+func vschar(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
 
 func looksJSON(b []byte) bool {
 	b = bytes.TrimSpace(b)

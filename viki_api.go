@@ -341,14 +341,35 @@ func (a *VikiAPI) Login(ctx context.Context, c VikiCredentials) (*Token, error) 
 		return nil, transportError("viki", "login", req.URL, err)
 	}
 	wr := &wire.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	// An error member is an error whatever the status, as on token endpoints.
+	if resp.StatusCode < 200 || resp.StatusCode > 299 || hasErrorMember(b) {
 		e := vikiAPIRefine(a.ep.errorFrom("login", u, wr))
-		if e.Err == nil && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden) {
+		switch {
+		case e.Err != nil:
+		case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:
 			e.Err = ErrInvalidCredentials
+		case e.Status >= 200 && e.Status <= 299:
+			e.Err = ErrBadResponse // an error in a success answer
 		}
 		return nil, e
 	}
 	return parseVikiSession(b)
+}
+
+// hasErrorMember reports whether body is a JSON object with a non-empty
+// string "error".
+func hasErrorMember(body []byte) bool {
+	if !looksJSON(body) {
+		return false
+	}
+	var m struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &m) != nil {
+		return false
+	}
+	code, ok := jsonString(m.Error)
+	return ok && code != ""
 }
 
 // parseVikiSession reads {"token":"…","user":{"id":"1u",…}}.
@@ -361,10 +382,18 @@ func parseVikiSession(body []byte) (*Token, error) {
 		return nil, &Error{Provider: "viki", Op: "login", Status: 200, Body: capBody(body), Err: fmt.Errorf("%w: session answer is not a JSON object", ErrBadResponse)}
 	}
 	tok, ok := jsonString(s.Token)
-	if !ok || tok == "" {
+	if !ok || tok == "" || !vschar(tok) {
 		return nil, &Error{Provider: "viki", Op: "login", Status: 200, Body: capBody(body), Err: ErrBadResponse}
 	}
 	t := &Token{Provider: "viki", AccessToken: tok, TokenType: "viki-session", Meta: map[string]string{"viki_api": "v5"}}
+	var extra map[string]json.RawMessage
+	if json.Unmarshal(body, &extra) == nil {
+		delete(extra, "token")
+		delete(extra, "user")
+		if len(extra) > 0 {
+			t.Extra = extra
+		}
+	}
 	if len(s.User) > 0 && string(s.User) != "null" {
 		t.User = bytes.Clone(s.User)
 		var u struct {
