@@ -74,7 +74,6 @@ func rdRequireClean(t *testing.T, what string, reqs []string) {
 // marks its credential leaves on a request to its own host.
 type rdCase struct {
 	name  string
-	owned func(p videoauth.Provider) bool
 	build func(t *testing.T, app videoauth.App) (*http.Client, []string)
 }
 
