@@ -79,7 +79,11 @@ func (ep *endpoint) parse(op, rawURL string, resp *wire.Response) (*Token, error
 	if err != nil {
 		var be *tokenBodyError
 		if errors.As(err, &be) {
-			return nil, ep.errorFrom(op, rawURL, resp)
+			e := ep.errorFrom(op, rawURL, resp)
+			if e.Err == nil {
+				e.Err = ErrBadResponse // an error we do not know, in a success answer
+			}
+			return nil, e
 		}
 		return nil, &Error{Provider: ep.provider, Op: op, Status: resp.Status, URL: redactString(rawURL), Body: capBody(resp.Body), Err: err}
 	}
@@ -112,13 +116,21 @@ func redactString(raw string) string {
 	return RedactURL(u)
 }
 
+// maxRetryAfter caps the wait a service may ask for, so an absurd value
+// cannot overflow time.Duration into a negative wait.
+const maxRetryAfter = 24 * time.Hour
+
 // retryAfter reads Retry-After (seconds or HTTP date) and, failing that,
 // X-RateLimit-Reset (Unix seconds or RFC 3339, which Vimeo's clients have
 // both seen; advisory).
 func retryAfter(h http.Header, now time.Time) time.Duration {
+	return min(retryAfterUncapped(h, now), maxRetryAfter)
+}
+
+func retryAfterUncapped(h http.Header, now time.Time) time.Duration {
 	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-			return time.Duration(n) * time.Second
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+			return time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second
 		}
 		if t, err := http.ParseTime(v); err == nil && t.After(now) {
 			return t.Sub(now)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"sync/atomic"
@@ -164,6 +165,21 @@ func (ar *AuthRequest) String() string {
 
 // GoString makes %#v redacted too.
 func (ar *AuthRequest) GoString() string { return ar.String() }
+
+// LogValue gives slog the same redacted view (without it slog's JSON
+// handler would marshal the stored form: state and verifier in clear).
+func (ar *AuthRequest) LogValue() slog.Value {
+	if ar == nil {
+		return slog.StringValue("nil")
+	}
+	return slog.GroupValue(
+		slog.String("provider", ar.Provider),
+		slog.String("redirect", ar.RedirectURL),
+		slog.String("state", presence(ar.State)),
+		slog.String("verifier", presence(ar.Verifier)),
+		slog.Bool("used", ar.Used()),
+	)
+}
 
 // Format makes every fmt verb print the redacted form.
 func (ar *AuthRequest) Format(f fmt.State, verb rune) {

@@ -84,16 +84,7 @@ func (v *Viki) Authorize(r *http.Request, t *Token) error {
 	if t == nil || t.AccessToken == "" {
 		return configErr("viki: no access token")
 	}
-	q := r.URL.RawQuery
-	if strings.Contains(q, "access_token") {
-		vals, _ := url.ParseQuery(q)
-		vals.Del("access_token")
-		q = vals.Encode()
-	}
-	if q != "" {
-		q += "&"
-	}
-	r.URL.RawQuery = q + "access_token=" + url.QueryEscape(t.AccessToken)
+	r.URL.RawQuery = setParam(r.URL.RawQuery, "access_token", t.AccessToken)
 	return nil
 }
 

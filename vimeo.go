@@ -72,7 +72,7 @@ func NewVimeo(app App) (*Vimeo, error) {
 		version = VimeoVersion
 	}
 	v := &Vimeo{app: app, api: api, accept: "application/vnd.vimeo.*+json;version=" + version}
-	v.ep = newEndpoint("vimeo", app, http.Header{"Accept": {v.accept}}, vimeoErrorShape, vimeoFinish)
+	v.ep = newEndpoint("vimeo", app, http.Header{"Accept": {v.accept}}, vimeoErrorShape, func(t *Token) { vimeoFinish(t, v.ep.clock.Now()) })
 	return v, nil
 }
 
@@ -198,8 +198,11 @@ func jsonCode(raw json.RawMessage) string {
 }
 
 // vimeoFinish takes the user id from user.uri ("/users/4242") and an expiry
-// from expires_on (epoch seconds) when expires_in was absent.
-func vimeoFinish(t *Token) {
+// from expires_on (epoch seconds) when expires_in was absent. An expires_on
+// in the past means "no lifetime given" rather than "expired on arrival"
+// (which would make a Source mint on every call), and one beyond
+// maxExpiresIn is clamped, as expires_in is.
+func vimeoFinish(t *Token, now time.Time) {
 	if len(t.User) > 0 {
 		var u struct {
 			URI string `json:"uri"`
@@ -210,8 +213,8 @@ func vimeoFinish(t *Token) {
 	}
 	if raw, ok := t.Extra["expires_on"]; ok && t.Expiry.IsZero() {
 		if s := jsonCode(raw); s != "" {
-			if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
-				t.Expiry = time.Unix(n, 0)
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > now.Unix() {
+				t.Expiry = time.Unix(min(n, now.Add(maxExpiresIn).Unix()), 0)
 			}
 		}
 	}

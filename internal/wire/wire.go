@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -149,6 +150,9 @@ func Do(ctx context.Context, hc *http.Client, r *Request) (*Response, error) {
 // ReadCapped reads all of r, failing with ErrTooLarge past max bytes; memory
 // stays bounded by max+1.
 func ReadCapped(r io.Reader, max int64) ([]byte, error) {
+	if max == math.MaxInt64 {
+		max-- // max+1 must not overflow
+	}
 	var buf bytes.Buffer
 	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
 	if err != nil {
