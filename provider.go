@@ -137,13 +137,7 @@ func (a App) String() string {
 func (a App) GoString() string { return a.String() }
 
 // Format makes every fmt verb print the redacted form.
-func (a App) Format(f fmt.State, verb rune) {
-	s := a.String()
-	if verb == 'q' {
-		s = strconv.Quote(s)
-	}
-	fmt.Fprint(f, s)
-}
+func (a App) Format(f fmt.State, verb rune) { printRedacted(f, verb, a.String()) }
 
 // LogValue makes slog print the App without its secret.
 func (a App) LogValue() slog.Value {

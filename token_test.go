@@ -497,15 +497,28 @@ func TestAppRedaction(t *testing.T) {
 }
 
 // TestProviderPrintingHidesClientSecret: a provider holds the App in an
-// unexported field, which fmt prints field by field.
+// unexported field, which fmt would print field by field (fmt cannot reach
+// App.Format through it), so every provider redacts itself.
 func TestProviderPrintingHidesClientSecret(t *testing.T) {
-	v, err := NewVimeo(App{ClientID: "cid", ClientSecret: tokenTestSecret})
+	app := App{ClientID: "cid", ClientSecret: tokenTestSecret, AppName: "a", AppVersion: "1"}
+	vimeo, err := NewVimeo(app)
 	require.NoError(t, err)
-	require.NotNil(t, v)
-	// BUG: *Vimeo has no String/Format, so fmt walks its unexported app field
-	// and prints App.ClientSecret raw (fmt cannot call App.Format through an
-	// unexported field). Re-enable once Vimeo redacts itself:
-	// for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-	// 	tokenTestNoSecret(t, fmt.Sprintf(verb, v), tokenTestSecret)
-	// }
+	simkl, err := NewSimkl(app, SimklV2)
+	require.NoError(t, err)
+	viki, err := NewViki(app)
+	require.NoError(t, err)
+	vikiAPI, err := NewVikiAPI(app, VikiSignQuery)
+	require.NoError(t, err)
+	for _, p := range []Provider{vimeo, simkl, viki, vikiAPI} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
+			tokenTestNoSecret(t, fmt.Sprintf(verb, p), tokenTestSecret)
+			tokenTestNoSecret(t, fmt.Sprintf(verb, &Transport{Provider: p}), tokenTestSecret)
+		}
+		require.Contains(t, fmt.Sprint(p), "ClientSecret:REDACTED")
+		var buf bytes.Buffer
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("p", "provider", p)
+		slog.New(slog.NewTextHandler(&buf, nil)).Info("p", "provider", p)
+		tokenTestNoSecret(t, buf.String(), tokenTestSecret)
+		require.Contains(t, buf.String(), "cid")
+	}
 }
