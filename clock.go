@@ -30,7 +30,9 @@ func clockOr(c Clock) Clock {
 
 // sleep waits d on c, or until ctx is done.
 func sleep(ctx context.Context, c Clock, d time.Duration) error {
-	if d <= 0 {
+	// A timer that has already fired and a done ctx are both ready, and
+	// select would pick one at random: the ctx wins.
+	if d <= 0 || ctx.Err() != nil {
 		return ctx.Err()
 	}
 	select {

@@ -94,12 +94,12 @@ func (d *DeviceCode) Wait(ctx context.Context) (*Token, error) {
 			return tok, nil
 		case pollPending:
 		case pollSlowDown:
-			interval = min(interval+slowDownStep, maxInterval)
+			interval = max(interval, min(interval+slowDownStep, maxInterval)) // never faster
 		case pollRetry:
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			interval = min(interval*2, maxInterval)
+			interval = max(interval, min(interval*2, maxInterval))
 		default:
 			if err == nil {
 				err = errorf("device poll failed")

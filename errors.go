@@ -195,14 +195,18 @@ func RedactURL(u *url.URL) string {
 	c := *u
 	c.User = nil
 	c.RawQuery = redactQuery(c.RawQuery)
-	if c.Fragment != "" || c.RawFragment != "" {
-		c.RawFragment = ""
-		c.Fragment = redactQuery(u.EscapedFragment())
-		if c.Fragment == "" {
-			c.Fragment = "REDACTED"
+	c.Fragment, c.RawFragment = "", ""
+	s := c.String()
+	if u.Fragment != "" || u.RawFragment != "" {
+		// Appended as is: the redacted fragment is already escaped, and
+		// url.URL would escape it a second time.
+		frag := redactQuery(u.EscapedFragment())
+		if frag == "" {
+			frag = "REDACTED"
 		}
+		s += "#" + frag
 	}
-	return c.String()
+	return s
 }
 
 func redactQuery(raw string) string {

@@ -176,8 +176,12 @@ func vimeoErrorShape(body []byte) (code, desc string) {
 		}
 		return c, desc
 	}
-	if e.ErrorDescription != "" || (e.Error != "" && safeCode(e.Error) != "" && !strings.Contains(e.Error, " ")) {
+	if safeCode(e.Error) != "" {
 		return e.Error, e.ErrorDescription
+	}
+	// The legacy shape's error is prose, not a code.
+	if e.ErrorDescription != "" {
+		return "", e.ErrorDescription
 	}
 	return "", e.Error
 }
