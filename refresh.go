@@ -55,7 +55,8 @@ type Source struct {
 	// (at most half the token's lifetime); 0 means DefaultRefreshAhead.
 	RefreshAhead time.Duration
 	// RetryInterval is the least time between two failed mints; 0 means
-	// DefaultRetryInterval.
+	// DefaultRetryInterval. A failure whose *Error carries a longer
+	// RetryAfter (a 429 or 503 from the token endpoint) waits that long.
 	RetryInterval time.Duration
 	// MintTimeout bounds one mint; 0 means DefaultMintTimeout.
 	MintTimeout time.Duration
@@ -63,10 +64,11 @@ type Source struct {
 	cur     atomic.Pointer[entry]
 	aheadAt atomic.Int64 // unix nanos before which no refresh-ahead starts
 
-	mu      sync.Mutex
-	flight  *flight
-	lastErr error
-	lastAt  time.Time
+	mu       sync.Mutex
+	flight   *flight
+	lastErr  error
+	lastAt   time.Time
+	lastWait time.Duration // how long lastErr stands
 }
 
 // entry is one cached token and what the source knows of it.
@@ -169,7 +171,7 @@ func (s *Source) slow(ctx context.Context) (*Token, error) {
 	}
 	f := s.flight
 	if f == nil {
-		if s.lastErr != nil && now.Sub(s.lastAt) < orDefault(s.RetryInterval, DefaultRetryInterval) {
+		if s.lastErr != nil && now.Sub(s.lastAt) < s.lastWait {
 			err := s.lastErr
 			s.mu.Unlock()
 			return nil, err
@@ -214,9 +216,9 @@ func (s *Source) start(ctx context.Context, e *entry) *flight {
 			if cur != nil {
 				s.cur.Store(&entry{tok: cur, got: now, dead: true, revoked: true})
 			}
-			s.lastErr, s.lastAt = err, now
+			s.lastErr, s.lastAt, s.lastWait = err, now, s.retryWait(err)
 		default:
-			s.lastErr, s.lastAt = err, now
+			s.lastErr, s.lastAt, s.lastWait = err, now, s.retryWait(err)
 		}
 		s.flight = nil
 		s.mu.Unlock()
@@ -224,6 +226,17 @@ func (s *Source) start(ctx context.Context, e *entry) *flight {
 		close(f.done)
 	}()
 	return f
+}
+
+// retryWait is how long a failed mint's error is handed out before the next
+// attempt: RetryInterval, or the service's longer RetryAfter.
+func (s *Source) retryWait(err error) time.Duration {
+	d := orDefault(s.RetryInterval, DefaultRetryInterval)
+	var e *Error
+	if errors.As(err, &e) && e.RetryAfter > d {
+		d = e.RetryAfter
+	}
+	return d
 }
 
 // Invalidate drops the cached token if it is still stale — the token a

@@ -171,6 +171,34 @@ func TestSourceFailedMintSharedAndRateLimited(t *testing.T) {
 	require.Equal(t, "tok-2", tok.AccessToken)
 }
 
+// A token endpoint that says how long to wait (429/503 with Retry-After) is
+// not asked again sooner; a shorter RetryAfter does not shorten
+// RetryInterval.
+func TestSourceHonoursRetryAfterOfAFailedMint(t *testing.T) {
+	for _, tc := range []struct {
+		after, wait time.Duration
+	}{
+		{after: time.Minute, wait: time.Minute},
+		{after: time.Second, wait: 5 * time.Second},
+		{after: 0, wait: 5 * time.Second},
+	} {
+		clk := newManualClock()
+		m := &counterMint{err: &Error{Provider: "p", Op: "token", Status: 429, RetryAfter: tc.after, Err: ErrRateLimited}}
+		s := &Source{Mint: m.mint, Clock: clk, RetryInterval: 5 * time.Second}
+		_, err := s.Token(context.Background())
+		require.ErrorIs(t, err, ErrRateLimited)
+		clk.Advance(tc.wait - time.Millisecond)
+		_, err = s.Token(context.Background())
+		require.ErrorIs(t, err, ErrRateLimited)
+		require.EqualValues(t, 1, m.n.Load(), "RetryAfter %v: no second attempt before %v", tc.after, tc.wait)
+		clk.Advance(time.Millisecond)
+		m.err = nil
+		_, err = s.Token(context.Background())
+		require.NoError(t, err)
+		require.EqualValues(t, 2, m.n.Load())
+	}
+}
+
 func TestSourceWaiterCancelOnlyAffectsThatWaiter(t *testing.T) {
 	m := &counterMint{gate: make(chan struct{}), started: make(chan struct{}, 1)}
 	s := &Source{Mint: m.mint}
