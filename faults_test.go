@@ -562,32 +562,31 @@ func faultParked() int {
 // use the API with a dead token, every caller gets a typed error at once,
 // the endpoint sees one mint attempt per RetryInterval of clock time, and
 // service resumes by itself once it is back and the interval has passed.
+// faultMode is one way the token endpoint is down, how it comes back, and
+// the typed error callers must get meanwhile.
+type faultMode struct {
+	name     string
+	down, up func(t *testing.T, r *faultRig)
+	typed    func(r *faultRig, err error) bool
+}
+
+// faultServerMode is the token endpoint answering mode (a 5xx) until up.
+func faultServerMode(name string, mode videoauthtest.FailMode, status int) faultMode {
+	return faultMode{
+		name: name,
+		down: func(_ *testing.T, r *faultRig) { r.failTokens(1<<20, mode) },
+		up:   func(_ *testing.T, r *faultRig) { r.failTokens(0, mode) },
+		typed: func(r *faultRig, err error) bool {
+			var e *videoauth.Error
+			return errors.As(err, &e) && e.Provider == r.p.Name() && e.Status == status && errors.Is(err, videoauth.ErrServer)
+		},
+	}
+}
+
 func TestFaultTokenEndpointDown(t *testing.T) {
-	modes := []struct {
-		name     string
-		down, up func(t *testing.T, r *faultRig)
-		typed    func(r *faultRig, err error) bool
-	}{
-		{
-			name: "5xx",
-			down: func(_ *testing.T, r *faultRig) { r.failTokens(1<<20, videoauthtest.Fail5xx) },
-			up:   func(_ *testing.T, r *faultRig) { r.failTokens(0, videoauthtest.Fail5xx) },
-			typed: func(r *faultRig, err error) bool {
-				var e *videoauth.Error
-				return errors.As(err, &e) && e.Provider == r.p.Name() && e.Status == http.StatusServiceUnavailable &&
-					errors.Is(err, videoauth.ErrServer)
-			},
-		},
-		{
-			name: "html502",
-			down: func(_ *testing.T, r *faultRig) { r.failTokens(1<<20, videoauthtest.FailHTML) },
-			up:   func(_ *testing.T, r *faultRig) { r.failTokens(0, videoauthtest.FailHTML) },
-			typed: func(r *faultRig, err error) bool {
-				var e *videoauth.Error
-				return errors.As(err, &e) && e.Provider == r.p.Name() && e.Status == http.StatusBadGateway &&
-					errors.Is(err, videoauth.ErrServer)
-			},
-		},
+	modes := []faultMode{
+		faultServerMode("5xx", videoauthtest.Fail5xx, http.StatusServiceUnavailable),
+		faultServerMode("html502", videoauthtest.FailHTML, http.StatusBadGateway),
 		{
 			name: "refused",
 			down: func(_ *testing.T, r *faultRig) {

@@ -357,15 +357,7 @@ func TestAuthRequestJSONRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	var got AuthRequest
 	require.NoError(t, json.Unmarshal(b, &got))
-	require.Equal(t, ar.URL, got.URL)
-	require.Equal(t, ar.Provider, got.Provider)
-	require.Equal(t, ar.State, got.State)
-	require.Equal(t, ar.Verifier, got.Verifier)
-	require.Equal(t, ar.RedirectURL, got.RedirectURL)
-	require.Equal(t, ar.Scopes, got.Scopes)
-	require.Equal(t, ar.Issuer, got.Issuer)
-	require.Equal(t, ar.RequireIss, got.RequireIss)
-	require.Equal(t, ar.Implicit, got.Implicit)
+	requireSameAuthRequest(t, ar, &got)
 
 	// The restored copy works and is single use on its own.
 	code, err := got.Callback(url.Values{"state": {ar.State}, "code": {"c"}, "iss": {pkceTestIssuer}})

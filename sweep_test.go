@@ -964,32 +964,7 @@ func sweepVimeo(t *testing.T, e *sweepEnv) {
 		_, err = v.Exchange(ctx, ar, url.Values{"state": {ar.State}, "code": {sweepSecret + "-code"}})
 		e.fail(t, "vimeo hand-crafted code", err, videoauth.ErrCodeUsed, true)
 
-		ar = e.authRequest(t, v)
-		q = e.consent(t, ar.URL).Query()
-		ar.Verifier = sweepSecret + "-tampered-verifier-" + strings.Repeat("t", 30)
-		_, err = v.Exchange(ctx, ar, q)
-		e.fail(t, "vimeo tampered verifier", err, videoauth.ErrCodeUsed, true)
-
-		fake.DenyConsent(true)
-		ar = e.authRequest(t, v)
-		q = e.consent(t, ar.URL).Query()
-		fake.DenyConsent(false)
-		require.Equal(t, "access_denied", q.Get("error"))
-		q.Set("error_description", sweepSecret+" the user said no")
-		_, err = v.Exchange(ctx, ar, q)
-		e.fail(t, "vimeo denied consent", err, videoauth.ErrAccessDenied, true)
-
-		ar = e.authRequest(t, vBad)
-		_, err = vBad.Exchange(ctx, ar, e.consent(t, ar.URL).Query())
-		e.fail(t, "vimeo exchange, wrong secret", err, videoauth.ErrInvalidClient, true)
-
-		for _, mode := range sweepModes {
-			ar = e.authRequest(t, v)
-			q = e.consent(t, ar.URL).Query()
-			fake.FailTokenCalls(1, mode)
-			_, err = v.Exchange(ctx, ar, q)
-			e.fail(t, "vimeo exchange, token endpoint failing", err, videoauth.ErrServer, true)
-		}
+		e.codeFlowFailures(t, "vimeo", v, vBad, fake)
 	})
 
 	t.Run("implicit grant", func(t *testing.T) {
@@ -1325,32 +1300,7 @@ func sweepSimklV2(t *testing.T, e *sweepEnv) {
 		_, err = s.Exchange(ctx, ar, q)
 		e.fail(t, "simkl v2 issuer mismatch", err, videoauth.ErrIssuerMismatch, false)
 
-		ar = e.authRequest(t, s)
-		q = e.consent(t, ar.URL).Query()
-		ar.Verifier = sweepSecret + "-tampered-verifier-" + strings.Repeat("t", 30)
-		_, err = s.Exchange(ctx, ar, q)
-		e.fail(t, "simkl v2 tampered verifier", err, videoauth.ErrCodeUsed, true)
-
-		fake.DenyConsent(true)
-		ar = e.authRequest(t, s)
-		q = e.consent(t, ar.URL).Query()
-		fake.DenyConsent(false)
-		require.Equal(t, "access_denied", q.Get("error"))
-		q.Set("error_description", sweepSecret+" the user said no")
-		_, err = s.Exchange(ctx, ar, q)
-		e.fail(t, "simkl v2 denied consent", err, videoauth.ErrAccessDenied, true)
-
-		ar = e.authRequest(t, sBad)
-		_, err = sBad.Exchange(ctx, ar, e.consent(t, ar.URL).Query())
-		e.fail(t, "simkl v2 exchange, wrong secret", err, videoauth.ErrInvalidClient, true)
-
-		for _, mode := range sweepModes {
-			ar = e.authRequest(t, s)
-			q = e.consent(t, ar.URL).Query()
-			fake.FailTokenCalls(1, mode)
-			_, err = s.Exchange(ctx, ar, q)
-			e.fail(t, "simkl v2 exchange, token endpoint failing", err, videoauth.ErrServer, true)
-		}
+		e.codeFlowFailures(t, "simkl v2", s, sBad, fake)
 
 		fake.WithholdScope(write) // the user's consent drops media:write: App.Logger is told
 		ar = e.authRequest(t, s, read, write)
@@ -1770,6 +1720,47 @@ func sweepLoopback(t *testing.T, e *sweepEnv) {
 }
 
 // ---- the two sweeps ----
+
+// sweepConsentFake is a fake whose consent can be denied and whose token
+// endpoint can be made to fail.
+type sweepConsentFake interface {
+	DenyConsent(bool)
+	FailTokenCalls(int, videoauthtest.FailMode)
+}
+
+// codeFlowFailures runs the failing variants every code flow shares: a
+// tampered verifier, a denial whose description carries the sentinel, a
+// wrong client secret (bad) and a failing token endpoint.
+func (e *sweepEnv) codeFlowFailures(t *testing.T, name string, f, bad videoauth.CodeFlow, fake sweepConsentFake) {
+	t.Helper()
+	ctx := e.ctx
+	ar := e.authRequest(t, f)
+	q := e.consent(t, ar.URL).Query()
+	ar.Verifier = sweepSecret + "-tampered-verifier-" + strings.Repeat("t", 30)
+	_, err := f.Exchange(ctx, ar, q)
+	e.fail(t, name+" tampered verifier", err, videoauth.ErrCodeUsed, true)
+
+	fake.DenyConsent(true)
+	ar = e.authRequest(t, f)
+	q = e.consent(t, ar.URL).Query()
+	fake.DenyConsent(false)
+	require.Equal(t, "access_denied", q.Get("error"))
+	q.Set("error_description", sweepSecret+" the user said no")
+	_, err = f.Exchange(ctx, ar, q)
+	e.fail(t, name+" denied consent", err, videoauth.ErrAccessDenied, true)
+
+	ar = e.authRequest(t, bad)
+	_, err = bad.Exchange(ctx, ar, e.consent(t, ar.URL).Query())
+	e.fail(t, name+" exchange, wrong secret", err, videoauth.ErrInvalidClient, true)
+
+	for _, mode := range sweepModes {
+		ar = e.authRequest(t, f)
+		q = e.consent(t, ar.URL).Query()
+		fake.FailTokenCalls(1, mode)
+		_, err = f.Exchange(ctx, ar, q)
+		e.fail(t, name+" exchange, token endpoint failing", err, videoauth.ErrServer, true)
+	}
+}
 
 // TestSecretsNeverPrinted plants one sentinel in every place a secret can
 // be — client secrets, passwords and Facebook tokens, states and PKCE
