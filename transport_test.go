@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -129,6 +130,9 @@ func TestTransportReplaysOnceWithNewTokenAndIdenticalBody(t *testing.T) {
 	require.Equal(t, payload, api.bodies[0])
 	require.Equal(t, payload, api.bodies[1], "replayed body is byte-identical")
 	require.EqualValues(t, 1, m.n.Load())
+	// net/http may close a request body in its write goroutine after
+	// RoundTrip returns (the RoundTripper contract allows it): wait for it.
+	require.Eventually(t, func() bool { return closes.Load() >= 2 }, 5*time.Second, time.Millisecond)
 	require.EqualValues(t, 2, closes.Load(), "each body closed exactly once")
 	require.Empty(t, req.Header.Get("Authorization"), "caller's request not mutated")
 	require.Equal(t, "kept", req.Header.Get("X-Caller"))
@@ -161,6 +165,7 @@ func TestTransportNonReplayableBodyNotRetried(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, 401, resp.StatusCode)
 	require.Equal(t, 1, api.requests())
+	require.Eventually(t, func() bool { return closes.Load() >= 1 }, 5*time.Second, time.Millisecond, "net/http may close it after RoundTrip returns")
 	require.EqualValues(t, 1, closes.Load())
 	// The stale token was dropped: the next request gets a fresh one.
 	tok, _ := src.Token(context.Background())
