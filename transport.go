@@ -129,7 +129,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // send clones req with body, authorizes the clone and sends it. The base
 // transport closes body.
 func (t *Transport) send(req *http.Request, body io.ReadCloser, tok *Token) (*http.Response, error) {
-	r := req.Clone(req.Context())
+	r := cloneForCredential(req)
 	r.Body = body
 	if err := t.Provider.Authorize(r, tok); err != nil {
 		if body != nil {
@@ -146,6 +146,37 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, tok *Token) (*ht
 	// resp.Request cannot leak it.
 	resp.Request = req
 	return resp, nil
+}
+
+// cloneForCredential copies what a provider's Authorize may change — the
+// URL (Viki puts the token in the query) and the header — and shares the
+// rest with req, as x/oauth2 does. It is lighter than req.Clone, which also
+// copies the trailer, forms and transfer encodings, and leaves the header
+// room for the credential so adding it does not grow the map.
+func cloneForCredential(req *http.Request) *http.Request {
+	r := new(http.Request)
+	*r = *req
+	if req.URL != nil {
+		u := *req.URL
+		r.URL = &u
+	}
+	h := make(http.Header, len(req.Header)+2)
+	n := 0
+	for _, vs := range req.Header {
+		n += len(vs)
+	}
+	all := make([]string, n) // one array for every value, as Header.Clone does
+	for k, vs := range req.Header {
+		if vs == nil {
+			h[k] = nil
+			continue
+		}
+		m := copy(all, vs)
+		h[k] = all[:m:m]
+		all = all[m:]
+	}
+	r.Header = h
+	return r
 }
 
 func closeBody(req *http.Request) {

@@ -113,9 +113,14 @@ func (v *Vimeo) Authorize(r *http.Request, t *Token) error {
 	if t == nil || t.AccessToken == "" {
 		return configErr("vimeo: no access token")
 	}
-	r.Header.Set("Authorization", "Bearer "+t.AccessToken)
+	// Both values share one allocation; the three-index slices keep an
+	// append to one from writing into the other.
+	vals := make([]string, 2)
+	vals[0] = "Bearer " + t.AccessToken
+	r.Header["Authorization"] = vals[0:1:1]
 	if !strings.Contains(r.Header.Get("Accept"), "vnd.vimeo") {
-		r.Header.Set("Accept", v.accept)
+		vals[1] = v.accept
+		r.Header["Accept"] = vals[1:2:2]
 	}
 	return nil
 }
