@@ -142,14 +142,11 @@ func (e *Error) GoString() string {
 // Format makes every verb print Error() (%q quotes it, %#v is GoString),
 // so no verb reaches the raw fields.
 func (e *Error) Format(f fmt.State, verb rune) {
-	switch {
-	case verb == 'v' && f.Flag('#'):
+	if verb == 'v' && f.Flag('#') {
 		io.WriteString(f, e.GoString())
-	case verb == 'q':
-		io.WriteString(f, strconv.Quote(e.Error()))
-	default:
-		io.WriteString(f, e.Error())
+		return
 	}
+	printRedacted(f, verb, e.Error())
 }
 
 // safeCode keeps a service code only when it looks like a code: short and

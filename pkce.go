@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"strconv"
 	"sync/atomic"
 
 	"golang.org/x/oauth2"
@@ -182,10 +181,4 @@ func (ar *AuthRequest) LogValue() slog.Value {
 }
 
 // Format makes every fmt verb print the redacted form.
-func (ar *AuthRequest) Format(f fmt.State, verb rune) {
-	s := ar.String()
-	if verb == 'q' {
-		s = strconv.Quote(s)
-	}
-	fmt.Fprint(f, s)
-}
+func (ar *AuthRequest) Format(f fmt.State, verb rune) { printRedacted(f, verb, ar.String()) }

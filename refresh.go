@@ -208,16 +208,13 @@ func (s *Source) start(ctx context.Context, e *entry) *flight {
 		}
 		s.mu.Lock()
 		now := s.clock().Now()
-		switch {
-		case err == nil:
+		if err == nil {
 			s.cur.Store(&entry{tok: tok, got: now})
 			s.lastErr = nil
-		case errors.Is(err, ErrReauthRequired):
-			if cur != nil {
+		} else {
+			if cur != nil && errors.Is(err, ErrReauthRequired) {
 				s.cur.Store(&entry{tok: cur, got: now, dead: true, revoked: true})
 			}
-			s.lastErr, s.lastAt, s.lastWait = err, now, s.retryWait(err)
-		default:
 			s.lastErr, s.lastAt, s.lastWait = err, now, s.retryWait(err)
 		}
 		s.flight = nil

@@ -153,13 +153,7 @@ func (t *Token) GoString() string { return t.String() }
 
 // Format makes every fmt verb (%v, %+v, %#v, %s, %q, %x, %d...) print the
 // redacted form, so no verb can reach the raw fields.
-func (t *Token) Format(f fmt.State, verb rune) {
-	s := t.String()
-	if verb == 'q' {
-		s = strconv.Quote(s)
-	}
-	fmt.Fprint(f, s)
-}
+func (t *Token) Format(f fmt.State, verb rune) { printRedacted(f, verb, t.String()) }
 
 // LogValue makes slog print the redacted fields.
 func (t *Token) LogValue() slog.Value {

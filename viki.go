@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -221,13 +220,7 @@ func (c VikiCredentials) String() string {
 func (c VikiCredentials) GoString() string { return c.String() }
 
 // Format makes every fmt verb print the redacted form.
-func (c VikiCredentials) Format(f fmt.State, verb rune) {
-	s := c.String()
-	if verb == 'q' {
-		s = strconv.Quote(s)
-	}
-	fmt.Fprint(f, s)
-}
+func (c VikiCredentials) Format(f fmt.State, verb rune) { printRedacted(f, verb, c.String()) }
 
 // LogValue makes slog print the credentials without their secrets.
 func (c VikiCredentials) LogValue() slog.Value {
