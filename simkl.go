@@ -205,10 +205,16 @@ func (s *Simkl) Authorize(r *http.Request, t *Token) error {
 	if t == nil || t.AccessToken == "" {
 		return configErr("simkl: no access token")
 	}
+	return s.authorizeWith(r, t, s.credential(t))
+}
+
+func (s *Simkl) credential(t *Token) string { return "Bearer " + t.AccessToken }
+
+func (s *Simkl) authorizeWith(r *http.Request, t *Token, cred string) error {
 	if g := SimklGenerationOf(t); g != 0 && g != s.gen {
 		return configErr("simkl: a %s token cannot be used with the %s provider", g, s.gen)
 	}
-	r.Header.Set("Authorization", "Bearer "+t.AccessToken)
+	r.Header["Authorization"] = []string{cred}
 	if r.Header.Get("User-Agent") == "" {
 		r.Header.Set("User-Agent", s.app.userAgent())
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 )
 
 // maxDrain bounds how much of a rejected response is read before it is
@@ -22,12 +23,38 @@ const maxDrain = 64 << 10
 // is never modified (it is cloned before the credential is attached), its
 // body is closed exactly once, and a request whose body cannot be replayed
 // (Body set, GetBody nil) is never retried.
+//
+// The fields may be set before first use and not changed afterwards; a
+// Transport must not be copied after first use.
 type Transport struct {
 	Provider Provider
 	Source   *Source
 	// Base sends the requests; nil means the provider App's HTTP client's
 	// transport, else http.DefaultTransport.
 	Base http.RoundTripper
+
+	cred atomic.Pointer[credCache] // the credential built for the last token
+}
+
+// credentialer is implemented by providers whose credential is a value
+// derived from the token alone ("Bearer " + token): the Transport builds it
+// once per token instead of once per request. authorizeWith(r, t,
+// credential(t)) must do exactly what Authorize(r, t) does.
+type credentialer interface {
+	credential(t *Token) string
+	authorizeWith(r *http.Request, t *Token, cred string) error
+}
+
+// urlKeeper is implemented by providers whose Authorize never changes the
+// request's URL (Vimeo's credential is in headers only), so the Transport
+// shares the caller's URL instead of copying it.
+type urlKeeper interface{ keepsURL() }
+
+// credCache is a credential and the token it was built from.
+type credCache struct {
+	tok    *Token
+	access string // tok.AccessToken when built, in case tok was changed since
+	value  string
 }
 
 // NewClient returns an *http.Client that authorizes requests to p's API with
@@ -129,9 +156,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // send clones req with body, authorizes the clone and sends it. The base
 // transport closes body.
 func (t *Transport) send(req *http.Request, body io.ReadCloser, tok *Token) (*http.Response, error) {
-	r := cloneForCredential(req)
+	_, keepsURL := t.Provider.(urlKeeper)
+	r := cloneForCredential(req, !keepsURL)
 	r.Body = body
-	if err := t.Provider.Authorize(r, tok); err != nil {
+	if err := t.authorize(r, tok); err != nil {
 		if body != nil {
 			body.Close()
 		}
@@ -148,19 +176,34 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, tok *Token) (*ht
 	return resp, nil
 }
 
+// authorize attaches tok's credential to r, reusing the credential built
+// for the previous request when the token is the same.
+func (t *Transport) authorize(r *http.Request, tok *Token) error {
+	c, ok := t.Provider.(credentialer)
+	if !ok || tok == nil || tok.AccessToken == "" {
+		return t.Provider.Authorize(r, tok) // and its own error for a bad token
+	}
+	k := t.cred.Load()
+	if k == nil || k.tok != tok || k.access != tok.AccessToken {
+		k = &credCache{tok: tok, access: tok.AccessToken, value: c.credential(tok)}
+		t.cred.Store(k)
+	}
+	return c.authorizeWith(r, tok, k.value)
+}
+
 // cloneForCredential copies what a provider's Authorize may change — the
-// URL (Viki puts the token in the query) and the header — and shares the
-// rest with req, as x/oauth2 does. It is lighter than req.Clone, which also
+// URL (Viki puts the token in the query) when copyURL is set, and the header
+// — and shares the rest with req, as x/oauth2 does. It is lighter than req.Clone, which also
 // copies the trailer, forms and transfer encodings, and leaves the header
-// room for the credential so adding it does not grow the map.
-func cloneForCredential(req *http.Request) *http.Request {
+// room for the credential's headers (Simkl sets three) so adding it does not grow the map.
+func cloneForCredential(req *http.Request, copyURL bool) *http.Request {
 	r := new(http.Request)
 	*r = *req
-	if req.URL != nil {
+	if copyURL && req.URL != nil {
 		u := *req.URL
 		r.URL = &u
 	}
-	h := make(http.Header, len(req.Header)+2)
+	h := make(http.Header, len(req.Header)+3)
 	n := 0
 	for _, vs := range req.Header {
 		n += len(vs)

@@ -46,7 +46,10 @@ func benchTransports(b *testing.B) (raw, xoauth2, ours http.RoundTripper, url st
 }
 
 // BenchmarkTransport measures one authorized request through each
-// transport, serially and with b.RunParallel.
+// transport, serially and with b.RunParallel. The sub-benchmark names are
+// keys benchstat can put side by side:
+//
+//	benchstat -col '/impl@(xoauth2 videoauth raw)' out.txt
 func BenchmarkTransport(b *testing.B) {
 	raw, xo, ours, u := benchTransports(b)
 	for _, tc := range []struct {
@@ -57,7 +60,7 @@ func BenchmarkTransport(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(tc.name, func(b *testing.B) {
+		b.Run("impl="+tc.name+"/run=serial", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				resp, err := tc.rt.RoundTrip(req)
@@ -67,7 +70,7 @@ func BenchmarkTransport(b *testing.B) {
 				resp.Body.Close()
 			}
 		})
-		b.Run(tc.name+"/parallel", func(b *testing.B) {
+		b.Run("impl="+tc.name+"/run=parallel", func(b *testing.B) {
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {

@@ -113,10 +113,18 @@ func (v *Vimeo) Authorize(r *http.Request, t *Token) error {
 	if t == nil || t.AccessToken == "" {
 		return configErr("vimeo: no access token")
 	}
+	return v.authorizeWith(r, t, v.credential(t))
+}
+
+func (v *Vimeo) keepsURL() {}
+
+func (v *Vimeo) credential(t *Token) string { return "Bearer " + t.AccessToken }
+
+func (v *Vimeo) authorizeWith(r *http.Request, _ *Token, cred string) error {
 	// Both values share one allocation; the three-index slices keep an
 	// append to one from writing into the other.
 	vals := make([]string, 2)
-	vals[0] = "Bearer " + t.AccessToken
+	vals[0] = cred
 	r.Header["Authorization"] = vals[0:1:1]
 	if !strings.Contains(r.Header.Get("Accept"), "vnd.vimeo") {
 		vals[1] = v.accept
