@@ -60,6 +60,22 @@ type Source struct {
 	RetryInterval time.Duration
 	// MintTimeout bounds one mint; 0 means DefaultMintTimeout.
 	MintTimeout time.Duration
+	// Store, when set, keeps the token under Key, shared with every other
+	// Source (in this process or another) that uses the same store and key.
+	// A Source with no token loads it on first use. When the token needs
+	// replacing, the Source first adopts a usable token a sibling stored;
+	// otherwise it takes the store's lock, reads the store again, mints only
+	// if the stored token is still the stale one (else it adopts the stored
+	// token, or renews from its newer refresh token), saves the new token
+	// and unlocks: N replicas make one refresh. A mint that fails with
+	// ErrReauthRequired (invalid_grant) reads the store once more before
+	// giving up, since a sibling may have rotated the grant. A store that
+	// cannot be locked or read stops renewals with its error (the token in
+	// memory is used while it lasts); a new token that cannot be saved is
+	// still cached and used, and the mint's callers get the save error.
+	Store Store
+	// Key is the token's key in Store.
+	Key string
 
 	cur     atomic.Pointer[entry]
 	aheadAt atomic.Int64 // unix nanos before which no refresh-ahead starts
@@ -162,7 +178,7 @@ func (s *Source) slow(ctx context.Context) (*Token, error) {
 	case e.usable(now):
 		s.mu.Unlock()
 		return e.tok, nil
-	case s.Mint == nil:
+	case s.Mint == nil && s.Store == nil:
 		s.mu.Unlock()
 		if e == nil {
 			return nil, errorf("no token: %w", ErrReauthRequired)
@@ -198,20 +214,17 @@ func (s *Source) start(ctx context.Context, e *entry) *flight {
 	}
 	go func() {
 		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDefault(s.MintTimeout, DefaultMintTimeout))
-		tok, err := s.Mint(mctx, cur)
+		tok, err := s.obtain(mctx, cur)
 		cancel()
-		if err == nil && (tok == nil || tok.AccessToken == "") {
-			err = errorf("mint returned no token: %w", ErrBadResponse)
-		}
-		if err == nil && s.OnToken != nil {
-			s.OnToken(tok)
-		}
 		s.mu.Lock()
 		now := s.clock().Now()
-		if err == nil {
+		switch {
+		case tok != nil:
+			// Even when err reports a failed save: the token is valid and
+			// must not be lost.
 			s.cur.Store(&entry{tok: tok, got: now})
 			s.lastErr = nil
-		} else {
+		default:
 			if cur != nil && errors.Is(err, ErrReauthRequired) {
 				s.cur.Store(&entry{tok: cur, got: now, dead: true, revoked: true})
 			}
@@ -223,6 +236,97 @@ func (s *Source) start(ctx context.Context, e *entry) *flight {
 		close(f.done)
 	}()
 	return f
+}
+
+// mint runs Mint and OnToken.
+func (s *Source) mint(ctx context.Context, cur *Token) (*Token, error) {
+	if s.Mint == nil {
+		if cur == nil {
+			return nil, errorf("no token: %w", ErrReauthRequired)
+		}
+		return nil, errorf("token expired or rejected: %w", ErrReauthRequired)
+	}
+	tok, err := s.Mint(ctx, cur)
+	if err == nil && (tok == nil || tok.AccessToken == "") {
+		err = errorf("mint returned no token: %w", ErrBadResponse)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.OnToken != nil {
+		s.OnToken(tok)
+	}
+	return tok, nil
+}
+
+// obtain gets the token that replaces cur (nil: there is none yet): from
+// Mint, or with a Store, as Store's doc says. It returns a non-nil token
+// with an error only when the token could not be saved.
+func (s *Source) obtain(ctx context.Context, cur *Token) (*Token, error) {
+	if s.Store == nil {
+		return s.mint(ctx, cur)
+	}
+	// A sibling may have stored a replacement already: no lock needed.
+	stored, err := s.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.adoptable(stored, cur) {
+		return stored, nil
+	}
+	unlock, err := s.Store.Lock(ctx, s.Key)
+	if err != nil {
+		return nil, errorf("locking the store: %w", err)
+	}
+	// An error from unlock means the lock's lease ran out during the mint;
+	// the token is saved either way, and a sibling that minted meanwhile is
+	// caught by the API's rejection and the re-read that follows it.
+	defer unlock()
+	if stored, err = s.load(ctx); err != nil {
+		return nil, err
+	}
+	if s.adoptable(stored, cur) {
+		return stored, nil
+	}
+	base := cur
+	if stored != nil && (cur == nil || stored.AccessToken != cur.AccessToken) {
+		base = stored // a sibling's token, stale too: its refresh token is the newest
+	}
+	tok, err := s.mint(ctx, base)
+	if errors.Is(err, ErrReauthRequired) {
+		// invalid_grant: a process that does not take the lock may have
+		// rotated the grant. Adopt its token rather than give up.
+		if again, lerr := s.load(ctx); lerr == nil && again != nil && s.adoptable(again, base) {
+			return again, nil
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Store.Save(ctx, s.Key, tok); err != nil {
+		return tok, errorf("new token not saved: %w", err)
+	}
+	return tok, nil
+}
+
+// load reads Key from Store; no stored token is (nil, nil).
+func (s *Source) load(ctx context.Context) (*Token, error) {
+	tok, err := s.Store.Load(ctx, s.Key)
+	if errors.Is(err, ErrNotStored) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, errorf("reading the store: %w", err)
+	}
+	return tok, nil
+}
+
+// adoptable reports whether stored is a usable token other than stale.
+func (s *Source) adoptable(stored, stale *Token) bool {
+	if stored == nil || stale != nil && stored.AccessToken == stale.AccessToken {
+		return false
+	}
+	return (&entry{tok: stored}).usable(s.clock().Now())
 }
 
 // retryWait is how long a failed mint's error is handed out before the next
@@ -279,6 +383,21 @@ func (s *Source) SetToken(tok *Token) {
 	}
 	s.lastErr = nil
 	s.aheadAt.Store(0)
+}
+
+// SaveToken saves tok in Store under Key, when the Source has a Store, and
+// then caches it as SetToken does: the way to hand a Source the token of a
+// new sign-in so that every sibling sees it. tok is cached even when the
+// save fails (and the error wraps the store's), so it is not lost.
+func (s *Source) SaveToken(ctx context.Context, tok *Token) error {
+	var err error
+	if s.Store != nil {
+		if err = s.Store.Save(ctx, s.Key, tok); err != nil {
+			err = errorf("token not saved: %w", err)
+		}
+	}
+	s.SetToken(tok)
+	return err
 }
 
 // Current returns the cached token without minting, or nil.

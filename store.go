@@ -1,0 +1,144 @@
+package videoauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+)
+
+// Store keeps tokens by key, so they survive restarts and are shared by the
+// processes and replicas that use the same grant. A Source with a Store
+// loads its token from it, saves every new token before handing it out, and
+// refreshes under the store's lock, so N replicas make one refresh and adopt
+// each other's tokens.
+//
+// Keys are chosen by the caller (a user id, "vimeo/app"); they are not
+// secret. Implementations must be safe for concurrent use, must not keep a
+// reference to a saved *Token, and must return a token the caller owns.
+type Store interface {
+	// Load returns the token stored under key. A key with no token gives an
+	// error wrapping ErrNotStored; a stored value that cannot be read gives
+	// one wrapping ErrStoreCorrupt.
+	Load(ctx context.Context, key string) (*Token, error)
+	// Save stores tok under key, replacing what was there. When it returns
+	// nil the token is durable as far as the store promises.
+	Save(ctx context.Context, key string, tok *Token) error
+	// Delete removes key's token. Deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// Lock takes key's refresh lock, waiting until it is free or ctx is
+	// done. While it is held no other holder of the same store, in this
+	// process or another, holds it. unlock releases it, and reports an error
+	// when the lock was lost meanwhile (a lease that ran out).
+	Lock(ctx context.Context, key string) (unlock func() error, err error)
+}
+
+var (
+	// ErrNotStored means the store holds no token under the key.
+	ErrNotStored = errors.New("videoauth: no stored token")
+	// ErrStoreCorrupt means a stored value could not be read as a token. The
+	// store leaves it in place for a human to inspect.
+	ErrStoreCorrupt = errors.New("videoauth: stored token unreadable")
+)
+
+// EncodeToken returns the stored form of tok: its JSON. Stores use it so
+// every store writes the same format.
+func EncodeToken(tok *Token) ([]byte, error) {
+	if tok == nil || tok.AccessToken == "" {
+		return nil, errorf("cannot store a token without an access token: %w", ErrInvalidRequest)
+	}
+	return json.Marshal(tok)
+}
+
+// DecodeToken reads a token written by EncodeToken. Anything else — not
+// JSON, not an object, no access token, a token with characters RFC 6749
+// forbids — gives an error wrapping ErrStoreCorrupt that quotes nothing of
+// data.
+func DecodeToken(data []byte) (*Token, error) {
+	var tok Token
+	if err := json.Unmarshal(data, &tok); err != nil {
+		return nil, errorf("not a token: %w", ErrStoreCorrupt)
+	}
+	if tok.AccessToken == "" || !vschar(tok.AccessToken) || !vschar(tok.RefreshToken) {
+		return nil, errorf("no usable access token: %w", ErrStoreCorrupt)
+	}
+	return &tok, nil
+}
+
+// MemoryStore is a Store in this process's memory: the default for a
+// service whose replicas do not share tokens, and a model for writing
+// others. The zero value is ready to use.
+type MemoryStore struct {
+	mu    sync.Mutex
+	toks  map[string][]byte
+	locks map[string]chan struct{} // a held lock is a full channel of one
+}
+
+// Load implements Store.
+func (m *MemoryStore) Load(ctx context.Context, key string) (*Token, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	b, ok := m.toks[key]
+	m.mu.Unlock()
+	if !ok {
+		return nil, errorf("key %q: %w", key, ErrNotStored)
+	}
+	return DecodeToken(b)
+}
+
+// Save implements Store. It keeps the token's stored form, so the caller
+// may change tok afterwards.
+func (m *MemoryStore) Save(ctx context.Context, key string, tok *Token) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b, err := EncodeToken(tok)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.toks == nil {
+		m.toks = map[string][]byte{}
+	}
+	m.toks[key] = b
+	return nil
+}
+
+// Delete implements Store.
+func (m *MemoryStore) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	delete(m.toks, key)
+	m.mu.Unlock()
+	return nil
+}
+
+// Lock implements Store. The lock excludes holders in this process only.
+func (m *MemoryStore) Lock(ctx context.Context, key string) (func() error, error) {
+	m.mu.Lock()
+	if m.locks == nil {
+		m.locks = map[string]chan struct{}{}
+	}
+	ch, ok := m.locks[key]
+	if !ok {
+		ch = make(chan struct{}, 1)
+		m.locks[key] = ch
+	}
+	m.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var once sync.Once
+	return func() error {
+		err := errorf("lock of key %q released twice: %w", key, ErrInvalidRequest)
+		once.Do(func() { <-ch; err = nil })
+		return err
+	}, nil
+}
