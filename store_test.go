@@ -403,3 +403,35 @@ func TestSourceSaveToken(t *testing.T) {
 	require.NoError(t, plain.SaveToken(context.Background(), &Token{AccessToken: "x"}))
 	require.Equal(t, "x", plain.Current().AccessToken)
 }
+
+// FuzzDecodeToken: whatever bytes a store holds, DecodeToken gives a token
+// with a usable access token that survives EncodeToken again, or an error
+// wrapping ErrStoreCorrupt that quotes nothing of the bytes.
+func FuzzDecodeToken(f *testing.F) {
+	for _, s := range []string{
+		`{"provider":"simkl","access_token":"simkl_at_x","refresh_token":"simkl_rt_y","expiry":"2026-11-22T10:00:00Z","scopes":["public"],"meta":{"simkl_auth":"v2"}}`,
+		`{"access_token":"a"}`, `{"access_token":""}`, `null`, `[]`, ``, `{"access_token":"a\u0000"}`,
+		"{\"access_token\":\"\xff\"}", `{"access_token":"a","expiry":"9999-12-31T23:59:59Z","user":{"id":1},"extra":{"x":[1]}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tok, err := DecodeToken(data)
+		if err != nil {
+			require.Nil(t, tok)
+			require.ErrorIs(t, err, ErrStoreCorrupt)
+			if len(data) >= 8 {
+				require.NotContains(t, err.Error(), string(data))
+			}
+			return
+		}
+		require.NotEmpty(t, tok.AccessToken)
+		require.True(t, vschar(tok.AccessToken) && vschar(tok.RefreshToken))
+		b, err := EncodeToken(tok)
+		require.NoError(t, err, "a token that decodes can be stored again")
+		again, err := DecodeToken(b)
+		require.NoError(t, err)
+		require.Equal(t, tok.AccessToken, again.AccessToken)
+		require.True(t, tok.Expiry.Equal(again.Expiry))
+	})
+}
