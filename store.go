@@ -42,12 +42,22 @@ var (
 )
 
 // EncodeToken returns the stored form of tok: its JSON. Stores use it so
-// every store writes the same format.
+// every store writes the same format. A token DecodeToken would not read
+// back (no access token, characters RFC 6749 forbids) is refused with an
+// error wrapping ErrInvalidRequest.
 func EncodeToken(tok *Token) ([]byte, error) {
 	if tok == nil || tok.AccessToken == "" {
 		return nil, errorf("cannot store a token without an access token: %w", ErrInvalidRequest)
 	}
-	return json.Marshal(tok)
+	if !vschar(tok.AccessToken) || !vschar(tok.RefreshToken) {
+		// DecodeToken would refuse it: never write what cannot be read back.
+		return nil, errorf("cannot store a token with characters RFC 6749 forbids: %w", ErrInvalidRequest)
+	}
+	b, err := json.Marshal(tok)
+	if err != nil { // an Expiry outside years 0–9999
+		return nil, errorf("cannot store the token: %v: %w", err, ErrInvalidRequest)
+	}
+	return b, nil
 }
 
 // DecodeToken reads a token written by EncodeToken. Anything else — not

@@ -35,6 +35,8 @@ func TestMemoryStoreBasics(t *testing.T) {
 
 	require.ErrorIs(t, m.Save(ctx, "k", &Token{}), ErrInvalidRequest, "no access token")
 	require.ErrorIs(t, m.Save(ctx, "k", nil), ErrInvalidRequest)
+	require.ErrorIs(t, m.Save(ctx, "k", &Token{AccessToken: "a\n"}), ErrInvalidRequest, "Load could not read it back")
+	require.ErrorIs(t, m.Save(ctx, "k", &Token{AccessToken: "a", RefreshToken: "\xff"}), ErrInvalidRequest)
 	require.NoError(t, m.Delete(ctx, "k"))
 	_, err = m.Load(ctx, "k")
 	require.ErrorIs(t, err, ErrNotStored)

@@ -1,0 +1,495 @@
+package videoauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+const (
+	// maxStoredTokenSize caps what Load reads from a token file.
+	maxStoredTokenSize = 1 << 20
+	// maxEncodedKeyLen caps a key's encoded form, so that the longest file
+	// name the store makes (the temporary file's) stays well under the 255
+	// bytes most file systems allow.
+	maxEncodedKeyLen = 200
+	// lockRetryDelay is how often Lock retries a lock held elsewhere.
+	lockRetryDelay = 10 * time.Millisecond
+
+	tokenFileExt = ".json"
+	lockFileExt  = ".lock"
+	tempPrefix   = "." // temporary files are hidden: an encoded key never starts with '.'
+	tempInfix    = ".tmp"
+)
+
+// FileStore is a Store in a directory of the local file system: the default
+// for command-line tools, which keep their tokens between runs and may run
+// several at once. Use NewFileStore to make one.
+//
+// Layout: one file per key, <dir>/<encoded key>.json, holding EncodeToken's
+// JSON. A key is encoded byte by byte: A-Z, a-z, 0-9, '_' and '-' stay as
+// they are, every other byte (including '.', '/', '\\' and '%') becomes %XX
+// in upper-case hex, so "vimeo/user-42" is stored in "vimeo%2Fuser-42.json".
+// The encoding is reversible (Keys lists the keys), an encoded key is always
+// one path element and never "." or "..", and no key can name a file outside
+// the directory. Keys are not secret: they appear in file names and errors.
+// The empty key, and a key longer than 200 bytes once encoded, are refused
+// with an error wrapping ErrInvalidRequest. On a case-insensitive file
+// system (the macOS and Windows defaults) keys that differ only in the case
+// of ASCII letters share one file.
+//
+// Permissions: the directory is 0700 and token and lock files are 0600, set
+// explicitly whatever the umask. NewFileStore tightens an existing directory
+// that group or others may access to 0700 rather than refusing it, so give
+// the store a directory of its own. Load tightens a token file that group or
+// others may read to 0600 and goes on (when that fails, Load fails). Neither
+// is done on Windows, whose permission bits do not describe access.
+//
+// Writes are atomic: Save writes a temporary file in the same directory
+// (a hidden ".<encoded key>.tmp<random>"), syncs it, renames it over the
+// token file and syncs the directory, so after a crash the token file holds
+// the old token or the new one, never a mix; a crash can leave a temporary
+// file behind, which the store never reads or lists and which may be
+// removed by hand. On any failure Save removes its temporary file.
+//
+// Corruption is reported, never papered over: a token file that does not
+// decode, is not a regular file or is larger than 1 MiB makes Load return an
+// error wrapping ErrStoreCorrupt, and Save refuses to replace it with an
+// error wrapping ErrStoreCorrupt, leaving the file for a human to inspect.
+// Delete removes it and is the way out (a "logout"). Such errors name the
+// file but quote nothing of its content. Save also refuses, with an error
+// wrapping ErrInvalidRequest, a token that DecodeToken would not read back
+// (an access or refresh token with characters RFC 6749 forbids), so it never
+// writes a file that Load would call corrupt.
+//
+// Locks: Lock takes an exclusive flock(2) lock (LockFileEx on Windows) on
+// <dir>/<encoded key>.lock, with a new open file per call, so it excludes
+// other processes and other callers in this process alike. Lock files are
+// left in place after use: deleting one while another process has it open
+// and is waiting would let that process and a third, which creates a new
+// file, both "hold" the lock. For the same reason Lock makes sure the file
+// it locked is still the one at the path, and unlock reports an error when
+// the lock file was removed or replaced while held. Locks are advisory and
+// only as good as the file system's: they do not work on platforms without
+// file locking (Lock returns an error there) and may not work on network
+// file systems.
+//
+// Save does not take the lock; a caller that must read, change and write a
+// token atomically holds Lock around it, as a Source does when it refreshes.
+// A FileStore is safe for concurrent use by goroutines and processes.
+type FileStore struct {
+	dir string
+
+	// testHookBeforeRename, when set, runs after the temporary file is
+	// written and synced and before it replaces the token file; an error
+	// makes Save fail there. Tests use it to stop Save midway.
+	testHookBeforeRename func(tmpPath string) error
+}
+
+// NewFileStore returns a FileStore keeping its files in dir, which it
+// creates (with any missing parents) with mode 0700 when missing. An
+// existing dir that group or others may access is tightened to 0700. The
+// path is made absolute, so a later change of working directory does not
+// move the store. An empty dir, or one that is not a directory, gives an
+// error wrapping ErrInvalidConfig.
+func NewFileStore(dir string) (*FileStore, error) {
+	if dir == "" {
+		return nil, configErr("FileStore: empty directory")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: FileStore directory %s: %w", ErrInvalidConfig, dir, err)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("%w: FileStore directory: %w", ErrInvalidConfig, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("%w: FileStore directory: %w", ErrInvalidConfig, err)
+	}
+	if !fi.IsDir() {
+		return nil, configErr("FileStore: %s is not a directory", abs)
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o700 {
+		if err := os.Chmod(abs, 0o700); err != nil {
+			return nil, fmt.Errorf("%w: FileStore directory %s has mode %#o and cannot be restricted to 0700: %w",
+				ErrInvalidConfig, abs, fi.Mode().Perm(), err)
+		}
+	}
+	return &FileStore{dir: abs}, nil
+}
+
+// Dir returns the absolute path of the store's directory.
+func (s *FileStore) Dir() string { return s.dir }
+
+// Load implements Store. A key with no file gives an error wrapping
+// ErrNotStored; a file that cannot be read as a token one wrapping
+// ErrStoreCorrupt, which names the file and leaves it in place.
+func (s *FileStore) Load(ctx context.Context, key string) (*Token, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	name, err := fileStoreName(key)
+	if err != nil {
+		return nil, err
+	}
+	return s.read(key, filepath.Join(s.dir, name+tokenFileExt))
+}
+
+// read loads the token file at path, which holds key's token.
+func (s *FileStore) read(key, path string) (*Token, error) {
+	// Stat first: opening a FIFO someone put there would block.
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errorf("key %q: %w", key, ErrNotStored)
+	}
+	if err != nil {
+		return nil, errorf("load key %q: %w", key, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errorf("token file %s is not a regular file: %w", path, ErrStoreCorrupt)
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) { // deleted meanwhile
+		return nil, errorf("key %q: %w", key, ErrNotStored)
+	}
+	if err != nil {
+		return nil, errorf("load key %q: %w", key, err)
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return nil, errorf("load key %q: %w", key, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errorf("token file %s is not a regular file: %w", path, ErrStoreCorrupt)
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+		if err := f.Chmod(0o600); err != nil {
+			return nil, errorf("token file %s has mode %#o and cannot be restricted to 0600: %w", path, fi.Mode().Perm(), err)
+		}
+	}
+	if fi.Size() > maxStoredTokenSize {
+		return nil, errorf("token file %s is larger than 1 MiB: %w", path, ErrStoreCorrupt)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxStoredTokenSize+1))
+	if err != nil {
+		return nil, errorf("load key %q: %w", key, err)
+	}
+	if len(data) > maxStoredTokenSize {
+		return nil, errorf("token file %s is larger than 1 MiB: %w", path, ErrStoreCorrupt)
+	}
+	tok, err := DecodeToken(data)
+	if err != nil {
+		return nil, errorf("token file %s: %w", path, err)
+	}
+	return tok, nil
+}
+
+// Save implements Store. It replaces key's file atomically and returns once
+// the new file and the directory entry are synced to disk. It refuses, with
+// an error wrapping ErrStoreCorrupt, to replace a file that does not hold a
+// token; Delete removes such a file. A nil token or one without an access
+// token gives an error wrapping ErrInvalidRequest.
+func (s *FileStore) Save(ctx context.Context, key string, tok *Token) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	name, err := fileStoreName(key)
+	if err != nil {
+		return err
+	}
+	data, err := EncodeToken(tok)
+	if err != nil {
+		return err
+	}
+	if _, err := DecodeToken(data); err != nil {
+		return errorf("key %q: token has characters RFC 6749 forbids and would not load: %w", key, ErrInvalidRequest)
+	}
+	path := filepath.Join(s.dir, name+tokenFileExt)
+	if _, err := s.read(key, path); err != nil && !errors.Is(err, ErrNotStored) {
+		if errors.Is(err, ErrStoreCorrupt) {
+			return errorf("save key %q: refusing to replace a file that is not a token (Delete removes it): %w", key, err)
+		}
+		return errorf("save key %q: cannot check the file it replaces: %w", key, err)
+	}
+	if err := s.writeFile(path, tempPrefix+name+tempInfix+"*", data); err != nil {
+		return errorf("save key %q: %w", key, err)
+	}
+	return nil
+}
+
+// writeFile atomically replaces path with data through a temporary file
+// named after pattern in the same directory.
+func (s *FileStore) writeFile(path, pattern string, data []byte) (err error) {
+	f, err := os.CreateTemp(s.dir, pattern)
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close() // a second Close only reports ErrClosed
+			os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if s.testHookBeforeRename != nil {
+		if err := s.testHookBeforeRename(tmp); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(s.dir)
+}
+
+// syncDir makes a rename or removal in dir durable. Windows cannot sync a
+// directory (and does not need to); a file system that cannot sync one says
+// so with EINVAL or ENOTSUP, which is not an error here.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) {
+		return nil
+	}
+	return err
+}
+
+// Delete implements Store. It removes key's file, whatever it holds, so it
+// is also how a corrupt file is cleared.
+func (s *FileStore) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	name, err := fileStoreName(key)
+	if err != nil {
+		return err
+	}
+	err = os.Remove(filepath.Join(s.dir, name+tokenFileExt))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return errorf("delete key %q: %w", key, err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		return errorf("delete key %q: %w", key, err)
+	}
+	return nil
+}
+
+// Lock implements Store with an exclusive lock on key's lock file, which
+// holds across processes and between callers in this process. It waits
+// until the lock is free or ctx is done, when it returns an error wrapping
+// ctx.Err(). unlock releases the lock; calling it again gives an error
+// wrapping ErrInvalidRequest, and it reports an error when the lock file was
+// removed or replaced while held (the lock may then have been lost).
+func (s *FileStore) Lock(ctx context.Context, key string) (func() error, error) {
+	name, err := fileStoreName(key)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(s.dir, name+lockFileExt)
+	for {
+		// A new Flock, hence a new open file, per attempt: flock(2) locks
+		// belong to the open file, so this excludes callers in this process.
+		fl := flock.New(path, flock.SetPermissions(0o600))
+		ok, err := fl.TryLockContext(ctx, lockRetryDelay)
+		if err != nil || !ok {
+			if cerr := ctx.Err(); cerr != nil {
+				return nil, errorf("lock key %q: %w", key, cerr)
+			}
+			if err == nil {
+				err = errors.New("not acquired")
+			}
+			return nil, errorf("lock key %q: %w", key, err)
+		}
+		// The lock holds only if the file is still the one at path: someone
+		// may have removed it between our open and our lock.
+		current, err := lockFileCurrent(fl, path)
+		if err != nil || !current {
+			if uerr := fl.Unlock(); uerr != nil && err == nil {
+				err = uerr
+			}
+			if err != nil {
+				return nil, errorf("lock key %q: %w", key, err)
+			}
+			continue
+		}
+		var once sync.Once
+		return func() error {
+			err := errorf("lock of key %q released twice: %w", key, ErrInvalidRequest)
+			once.Do(func() { err = unlockFile(fl, key, path) })
+			return err
+		}, nil
+	}
+}
+
+// unlockFile releases fl, reporting a lock file removed or replaced while
+// it was held.
+func unlockFile(fl *flock.Flock, key, path string) error {
+	current, cerr := lockFileCurrent(fl, path)
+	if err := fl.Unlock(); err != nil {
+		return errorf("unlock key %q: %w", key, err)
+	}
+	if cerr != nil {
+		return errorf("unlock key %q: %w", key, cerr)
+	}
+	if !current {
+		return errorf("unlock key %q: lock file %s was removed or replaced while held; another holder may have had the lock too", key, path)
+	}
+	return nil
+}
+
+// lockFileCurrent reports whether the file fl has open is still at path.
+func lockFileCurrent(fl *flock.Flock, path string) (bool, error) {
+	held, err := fl.Stat() // of the open file while it is locked
+	if err != nil {
+		return false, err
+	}
+	cur, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(held, cur), nil
+}
+
+// Keys returns the keys that have a token file, decoded and sorted. It lists
+// files, reading none: a key whose file is corrupt is listed, and Load tells
+// what it holds. Lock files, temporary files and files whose names the store
+// would not have made are ignored.
+func (s *FileStore) Keys(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, errorf("list keys: %w", err)
+	}
+	keys := []string{}
+	for _, e := range entries {
+		stem, ok := strings.CutSuffix(e.Name(), tokenFileExt)
+		if !ok || e.IsDir() {
+			continue
+		}
+		if key, ok := decodeFileStoreKey(stem); ok {
+			keys = append(keys, key)
+		}
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// fileStoreName returns key's encoded form, the stem of its file names, or
+// an error wrapping ErrInvalidRequest for a key the store cannot hold.
+func fileStoreName(key string) (string, error) {
+	if key == "" {
+		return "", errorf("empty store key: %w", ErrInvalidRequest)
+	}
+	name := encodeFileStoreKey(key)
+	if len(name) > maxEncodedKeyLen {
+		return "", errorf("store key of %d bytes is %d bytes encoded, more than %d: %w", len(key), len(name), maxEncodedKeyLen, ErrInvalidRequest)
+	}
+	return name, nil
+}
+
+// keptByte reports whether a key byte stands for itself in a file name.
+func keptByte(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+// encodeFileStoreKey escapes every byte of key but [A-Za-z0-9_-] as %XX.
+func encodeFileStoreKey(key string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(key))
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if keptByte(c) {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&0xf])
+	}
+	return b.String()
+}
+
+// decodeFileStoreKey reverses encodeFileStoreKey. It accepts only what
+// encodeFileStoreKey makes of a non-empty key (upper-case hex, kept bytes
+// never escaped), so every file name maps to at most one key and back.
+func decodeFileStoreKey(name string) (string, bool) {
+	if name == "" {
+		return "", false
+	}
+	unhex := func(c byte) (byte, bool) {
+		switch {
+		case c >= '0' && c <= '9':
+			return c - '0', true
+		case c >= 'A' && c <= 'F':
+			return c - 'A' + 10, true
+		}
+		return 0, false
+	}
+	var b strings.Builder
+	b.Grow(len(name))
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if keptByte(c) {
+			b.WriteByte(c)
+			continue
+		}
+		if c != '%' || i+2 >= len(name) {
+			return "", false
+		}
+		hi, ok1 := unhex(name[i+1])
+		lo, ok2 := unhex(name[i+2])
+		if !ok1 || !ok2 {
+			return "", false
+		}
+		d := hi<<4 | lo
+		if keptByte(d) {
+			return "", false
+		}
+		b.WriteByte(d)
+		i += 2
+	}
+	return b.String(), true
+}

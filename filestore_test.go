@@ -1,0 +1,709 @@
+package videoauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// FileStore is a Store.
+var _ Store = (*FileStore)(nil)
+
+// fsNewStore returns a FileStore in a fresh directory.
+func fsNewStore(t *testing.T) *FileStore {
+	t.Helper()
+	s, err := NewFileStore(filepath.Join(t.TempDir(), "tokens"))
+	require.NoError(t, err)
+	return s
+}
+
+// fsFullToken returns a token with every field set, as JSON gives it back.
+func fsFullToken(access string) *Token {
+	return &Token{
+		Provider:     "vimeo",
+		AccessToken:  access,
+		TokenType:    "Bearer",
+		RefreshToken: "rt-" + access,
+		Expiry:       time.Date(2031, 2, 3, 4, 5, 6, 7, time.UTC),
+		Scopes:       []string{"public", "private", "upload"},
+		UserID:       "user-42",
+		User:         json.RawMessage(`{"name":"Ann","uri":"/users/42"}`),
+		Extra:        map[string]json.RawMessage{"app": json.RawMessage(`{"name":"cli"}`), "expires_on": json.RawMessage(`1234567890`)},
+		Meta:         map[string]string{"generation": "v2", "note": "x"},
+	}
+}
+
+// fsTokenPath is the file holding key's token.
+func fsTokenPath(s *FileStore, key string) string {
+	return filepath.Join(s.Dir(), encodeFileStoreKey(key)+".json")
+}
+
+// fsNames lists the names in dir, sorted.
+func fsNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	slices.Sort(names)
+	return names
+}
+
+// fsMode is the permission bits of path.
+func fsMode(t *testing.T, path string) fs.FileMode {
+	t.Helper()
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	return fi.Mode().Perm()
+}
+
+func TestFileStoreRoundTrip(t *testing.T) {
+	ctx := t.Context()
+	s := fsNewStore(t)
+	want := fsFullToken("at-1")
+	require.NoError(t, s.Save(ctx, "vimeo/user-42", want))
+
+	got, err := s.Load(ctx, "vimeo/user-42")
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	require.NotSame(t, want, got)
+
+	// The store keeps no reference to the saved token...
+	want.AccessToken = "changed"
+	want.Meta["note"] = "changed"
+	again, err := s.Load(ctx, "vimeo/user-42")
+	require.NoError(t, err)
+	require.Equal(t, fsFullToken("at-1"), again)
+	// ...and hands out a token the caller owns.
+	again.Scopes[0] = "mutated"
+	third, err := s.Load(ctx, "vimeo/user-42")
+	require.NoError(t, err)
+	require.Equal(t, fsFullToken("at-1"), third)
+
+	// The file is EncodeToken's format.
+	data, err := os.ReadFile(filepath.Join(s.Dir(), "vimeo%2Fuser-42.json"))
+	require.NoError(t, err)
+	enc, err := EncodeToken(fsFullToken("at-1"))
+	require.NoError(t, err)
+	require.Equal(t, enc, data)
+
+	// Save replaces.
+	require.NoError(t, s.Save(ctx, "vimeo/user-42", fsFullToken("at-2")))
+	got, err = s.Load(ctx, "vimeo/user-42")
+	require.NoError(t, err)
+	require.Equal(t, fsFullToken("at-2"), got)
+
+	keys, err := s.Keys(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"vimeo/user-42"}, keys)
+}
+
+func TestFileStoreModes(t *testing.T) {
+	ctx := t.Context()
+	root := t.TempDir()
+
+	t.Run("created directory is 0700", func(t *testing.T) {
+		dir := filepath.Join(root, "new", "nested")
+		s, err := NewFileStore(dir)
+		require.NoError(t, err)
+		require.Equal(t, dir, s.Dir())
+		require.Equal(t, fs.FileMode(0o700), fsMode(t, dir))
+		require.Equal(t, fs.FileMode(0o700), fsMode(t, filepath.Join(root, "new")))
+	})
+
+	t.Run("existing open directory is tightened to 0700", func(t *testing.T) {
+		dir := filepath.Join(root, "open")
+		require.NoError(t, os.Mkdir(dir, 0o700))
+		require.NoError(t, os.Chmod(dir, 0o755))
+		_, err := NewFileStore(dir)
+		require.NoError(t, err)
+		require.Equal(t, fs.FileMode(0o700), fsMode(t, dir))
+	})
+
+	t.Run("token and lock files are 0600", func(t *testing.T) {
+		s := fsNewStore(t)
+		require.NoError(t, s.Save(ctx, "k", fsFullToken("at")))
+		require.Equal(t, fs.FileMode(0o600), fsMode(t, fsTokenPath(s, "k")))
+		require.Equal(t, fs.FileMode(0o700), fsMode(t, s.Dir()))
+
+		unlock, err := s.Lock(ctx, "k")
+		require.NoError(t, err)
+		require.NoError(t, unlock())
+		// The lock file stays, private.
+		require.Equal(t, fs.FileMode(0o600), fsMode(t, filepath.Join(s.Dir(), "k.lock")))
+	})
+
+	t.Run("readable token file is tightened on Load", func(t *testing.T) {
+		s := fsNewStore(t)
+		require.NoError(t, s.Save(ctx, "k", fsFullToken("at")))
+		require.NoError(t, os.Chmod(fsTokenPath(s, "k"), 0o644))
+		got, err := s.Load(ctx, "k")
+		require.NoError(t, err)
+		require.Equal(t, fsFullToken("at"), got)
+		require.Equal(t, fs.FileMode(0o600), fsMode(t, fsTokenPath(s, "k")))
+	})
+
+	t.Run("relative directory is made absolute", func(t *testing.T) {
+		t.Chdir(root)
+		s, err := NewFileStore("rel")
+		require.NoError(t, err)
+		require.Equal(t, filepath.Join(root, "rel"), s.Dir())
+	})
+}
+
+func TestFileStoreNewErrors(t *testing.T) {
+	_, err := NewFileStore("")
+	require.ErrorIs(t, err, ErrInvalidConfig)
+
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	_, err = NewFileStore(file)
+	require.ErrorIs(t, err, ErrInvalidConfig)
+	_, err = NewFileStore(filepath.Join(file, "sub"))
+	require.ErrorIs(t, err, ErrInvalidConfig)
+}
+
+func TestFileStoreAtomicSave(t *testing.T) {
+	ctx := t.Context()
+	s := fsNewStore(t)
+	const key = "simkl/user 7"
+	name := encodeFileStoreKey(key)
+	require.NoError(t, s.Save(ctx, key, fsFullToken("at-1")))
+	// No temporary file is left behind.
+	require.Equal(t, []string{name + ".json"}, fsNames(t, s.Dir()))
+
+	t.Run("failure before the rename", func(t *testing.T) {
+		s.testHookBeforeRename = func(tmp string) error {
+			// The new token sits complete and private in a temporary file
+			// of the same directory, while the token file still holds the
+			// old one.
+			assert.Equal(t, s.Dir(), filepath.Dir(tmp))
+			assert.True(t, strings.HasPrefix(filepath.Base(tmp), "."+name+".tmp"), filepath.Base(tmp))
+			assert.Equal(t, fs.FileMode(0o600), fsMode(t, tmp))
+			data, err := os.ReadFile(tmp)
+			assert.NoError(t, err)
+			want, _ := EncodeToken(fsFullToken("at-2"))
+			assert.Equal(t, want, data)
+			got, err := s.Load(ctx, key)
+			assert.NoError(t, err)
+			assert.Equal(t, fsFullToken("at-1"), got)
+			keys, err := s.Keys(ctx)
+			assert.NoError(t, err)
+			assert.Equal(t, []string{key}, keys)
+			return errors.New("simulated crash")
+		}
+		defer func() { s.testHookBeforeRename = nil }()
+		err := s.Save(ctx, key, fsFullToken("at-2"))
+		require.ErrorContains(t, err, "simulated crash")
+		require.Equal(t, []string{name + ".json"}, fsNames(t, s.Dir()), "temporary file removed")
+		got, err := s.Load(ctx, key)
+		require.NoError(t, err)
+		require.Equal(t, fsFullToken("at-1"), got)
+	})
+
+	t.Run("stray temporary files from a crash are ignored", func(t *testing.T) {
+		full, err := EncodeToken(fsFullToken("at-crashed"))
+		require.NoError(t, err)
+		stray := filepath.Join(s.Dir(), "."+name+".tmp123456")
+		require.NoError(t, os.WriteFile(stray, full[:len(full)/2], 0o600))
+		orphan := filepath.Join(s.Dir(), ".other.tmp987")
+		require.NoError(t, os.WriteFile(orphan, full, 0o600))
+
+		got, err := s.Load(ctx, key)
+		require.NoError(t, err)
+		require.Equal(t, fsFullToken("at-1"), got)
+		_, err = s.Load(ctx, "other")
+		require.ErrorIs(t, err, ErrNotStored)
+		keys, err := s.Keys(ctx)
+		require.NoError(t, err)
+		require.Equal(t, []string{key}, keys)
+
+		// Saving still works and leaves the strays alone.
+		require.NoError(t, s.Save(ctx, key, fsFullToken("at-3")))
+		got, err = s.Load(ctx, key)
+		require.NoError(t, err)
+		require.Equal(t, fsFullToken("at-3"), got)
+		require.Equal(t, []string{".other.tmp987", "." + name + ".tmp123456", name + ".json"}, fsNames(t, s.Dir()))
+	})
+}
+
+func TestFileStoreCorrupt(t *testing.T) {
+	ctx := t.Context()
+	const secret = "S3CR3T"
+	big := func(n int) []byte {
+		head := `{"access_token":"` + secret + `-at","pad":"`
+		tail := `"}`
+		return []byte(head + strings.Repeat("a", n-len(head)-len(tail)) + tail)
+	}
+	cases := []struct {
+		name string
+		data []byte
+		dir  bool // a directory instead of a file
+	}{
+		{name: "garbage", data: []byte(secret + " garbage \x00\xff not json")},
+		{name: "truncated JSON", data: []byte(`{"access_token":"` + secret + `-at","refresh_token":"` + secret + `-rt","exp`)},
+		{name: "null", data: []byte("null")},
+		{name: "empty", data: []byte{}},
+		{name: "array", data: []byte(`["` + secret + `"]`)},
+		{name: "no access_token", data: []byte(`{"refresh_token":"` + secret + `-rt","token_type":"Bearer"}`)},
+		{name: "access_token with a control character", data: []byte(`{"access_token":"` + secret + `\u0000"}`)},
+		{name: "1 MiB + 1", data: big(1<<20 + 1)},
+		{name: "directory", dir: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := fsNewStore(t)
+			const key = "vimeo/ann"
+			path := fsTokenPath(s, key)
+			if tc.dir {
+				require.NoError(t, os.Mkdir(path, 0o700))
+			} else {
+				require.NoError(t, os.WriteFile(path, tc.data, 0o600))
+			}
+			check := func(err error) {
+				t.Helper()
+				require.ErrorIs(t, err, ErrStoreCorrupt)
+				require.NotErrorIs(t, err, ErrNotStored)
+				require.Contains(t, err.Error(), path, "the error names the file")
+				require.NotContains(t, err.Error(), secret)
+				if len(tc.data) > 8 {
+					require.NotContains(t, err.Error(), string(tc.data))
+				}
+				require.NotContains(t, fmt.Sprintf("%+v", err), secret)
+			}
+
+			_, err := s.Load(ctx, key)
+			check(err)
+
+			// Save refuses and leaves the file as it is.
+			check(s.Save(ctx, key, fsFullToken("at-new")))
+			if !tc.dir {
+				data, err := os.ReadFile(path)
+				require.NoError(t, err)
+				require.Equal(t, tc.data, data)
+			}
+			require.Equal(t, []string{"vimeo%2Fann.json"}, fsNames(t, s.Dir()), "no temporary file left")
+
+			// Load again: still there, still corrupt.
+			_, err = s.Load(ctx, key)
+			check(err)
+
+			keys, err := s.Keys(ctx)
+			require.NoError(t, err)
+			if tc.dir {
+				require.Empty(t, keys)
+			} else {
+				require.Equal(t, []string{key}, keys, "a corrupt token file is listed")
+			}
+
+			// Delete is the way out.
+			require.NoError(t, s.Delete(ctx, key))
+			_, err = os.Stat(path)
+			require.ErrorIs(t, err, fs.ErrNotExist)
+			_, err = s.Load(ctx, key)
+			require.ErrorIs(t, err, ErrNotStored)
+			require.NoError(t, s.Save(ctx, key, fsFullToken("at-new")))
+			got, err := s.Load(ctx, key)
+			require.NoError(t, err)
+			require.Equal(t, fsFullToken("at-new"), got)
+		})
+	}
+
+	t.Run("exactly 1 MiB loads", func(t *testing.T) {
+		s := fsNewStore(t)
+		data := big(1 << 20)
+		require.Len(t, data, 1<<20)
+		require.NoError(t, os.WriteFile(fsTokenPath(s, "k"), data, 0o600))
+		got, err := s.Load(ctx, "k")
+		require.NoError(t, err)
+		require.Equal(t, secret+"-at", got.AccessToken)
+	})
+}
+
+func TestFileStoreMissing(t *testing.T) {
+	ctx := t.Context()
+	s := fsNewStore(t)
+	_, err := s.Load(ctx, "nobody")
+	require.ErrorIs(t, err, ErrNotStored)
+	require.NotErrorIs(t, err, ErrStoreCorrupt)
+	require.NoError(t, s.Delete(ctx, "nobody"))
+	keys, err := s.Keys(ctx)
+	require.NoError(t, err)
+	require.Empty(t, keys)
+
+	require.NoError(t, s.Save(ctx, "somebody", fsFullToken("at")))
+	require.NoError(t, s.Delete(ctx, "somebody"))
+	require.NoError(t, s.Delete(ctx, "somebody"))
+	_, err = s.Load(ctx, "somebody")
+	require.ErrorIs(t, err, ErrNotStored)
+}
+
+func TestFileStoreKeyEncoding(t *testing.T) {
+	ctx := t.Context()
+	cases := []struct{ key, name string }{
+		{"vimeo/user-42", "vimeo%2Fuser-42"},
+		{"../etc/passwd", "%2E%2E%2Fetc%2Fpasswd"},
+		{"a/b", "a%2Fb"},
+		{".", "%2E"},
+		{"..", "%2E%2E"},
+		{"%", "%25"},
+		{"%2F", "%252F"},
+		{`a\b`, "a%5Cb"},
+		{"x\x00y", "x%00y"},
+		{"key.json", "key%2Ejson"},
+		{"a b", "a%20b"},
+		{" ", "%20"},
+		{"é", "%C3%A9"},
+		{"日本", "%E6%97%A5%E6%9C%AC"},
+		{"\xff", "%FF"},
+		{"A_z-09", "A_z-09"},
+	}
+	root := t.TempDir()
+	s, err := NewFileStore(filepath.Join(root, "store"))
+	require.NoError(t, err)
+	var keys []string
+	for _, tc := range cases {
+		require.Equal(t, tc.name, encodeFileStoreKey(tc.key), "encode %q", tc.key)
+		back, ok := decodeFileStoreKey(tc.name)
+		require.True(t, ok, "decode %q", tc.name)
+		require.Equal(t, tc.key, back)
+
+		require.NoError(t, s.Save(ctx, tc.key, fsFullToken("at")), "key %q", tc.key)
+		fi, err := os.Stat(filepath.Join(s.Dir(), tc.name+".json"))
+		require.NoError(t, err, "key %q", tc.key)
+		require.True(t, fi.Mode().IsRegular())
+		got, err := s.Load(ctx, tc.key)
+		require.NoError(t, err)
+		require.Equal(t, fsFullToken("at"), got)
+		keys = append(keys, tc.key)
+	}
+	// Nothing was written outside the store's directory.
+	require.Equal(t, []string{"store"}, fsNames(t, root))
+
+	slices.Sort(keys)
+	got, err := s.Keys(ctx)
+	require.NoError(t, err)
+	require.Equal(t, keys, got)
+
+	t.Run("Keys ignores what the store did not make", func(t *testing.T) {
+		for _, junk := range []string{"junk.txt", "%2f.json", "%41.json", "a.b.json", ".json", ".hidden.json", "%2.json"} {
+			require.NoError(t, os.WriteFile(filepath.Join(s.Dir(), junk), []byte("{}"), 0o600))
+		}
+		require.NoError(t, os.Mkdir(filepath.Join(s.Dir(), "sub.json"), 0o700))
+		unlock, err := s.Lock(ctx, "locked-only")
+		require.NoError(t, err)
+		require.NoError(t, unlock())
+		got, err := s.Keys(ctx)
+		require.NoError(t, err)
+		require.Equal(t, keys, got)
+	})
+
+	t.Run("decode rejects non-canonical names", func(t *testing.T) {
+		for _, name := range []string{"", "a.b", "%", "%2", "%2f", "%41", "%5f", "%ZZ", "a b", "é", "%2E%", ".x", "a/b", `a\b`} {
+			_, ok := decodeFileStoreKey(name)
+			require.False(t, ok, "decode %q", name)
+		}
+	})
+}
+
+func TestFileStoreKeyLimits(t *testing.T) {
+	ctx := t.Context()
+	s := fsNewStore(t)
+	ops := []struct {
+		name string
+		op   func(key string) error
+	}{
+		{"Load", func(key string) error { _, err := s.Load(ctx, key); return err }},
+		{"Delete", func(key string) error { return s.Delete(ctx, key) }},
+		{"Lock", func(key string) error {
+			unlock, err := s.Lock(ctx, key)
+			if err == nil {
+				err = unlock()
+			}
+			return err
+		}},
+		{"Save", func(key string) error { return s.Save(ctx, key, fsFullToken("at")) }},
+	}
+	for _, o := range ops {
+		for _, key := range []string{"", strings.Repeat("a", 201), strings.Repeat("/", 67)} {
+			require.ErrorIs(t, o.op(key), ErrInvalidRequest, "%s of a %d-byte key", o.name, len(key))
+		}
+		for _, key := range []string{strings.Repeat("a", 200), strings.Repeat("/", 66)} {
+			err := o.op(key)
+			require.False(t, errors.Is(err, ErrInvalidRequest), "%s of a %d-byte key: %v", o.name, len(key), err)
+		}
+	}
+	keys, err := s.Keys(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{strings.Repeat("/", 66), strings.Repeat("a", 200)}, keys)
+}
+
+func TestFileStoreSaveRefusesUnloadableTokens(t *testing.T) {
+	ctx := t.Context()
+	s := fsNewStore(t)
+	for _, tok := range []*Token{nil, {}, {AccessToken: "at\n"}, {AccessToken: "at", RefreshToken: "rt\x7f"}, {AccessToken: "é"}} {
+		err := s.Save(ctx, "k", tok)
+		require.ErrorIs(t, err, ErrInvalidRequest)
+		if tok != nil && tok.AccessToken != "" {
+			require.NotContains(t, err.Error(), tok.AccessToken)
+		}
+	}
+	require.Empty(t, fsNames(t, s.Dir()), "nothing written")
+}
+
+func TestFileStoreCanceledContext(t *testing.T) {
+	s := fsNewStore(t)
+	require.NoError(t, s.Save(t.Context(), "k", fsFullToken("at")))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := s.Load(ctx, "k")
+	require.ErrorIs(t, err, context.Canceled)
+	require.ErrorIs(t, s.Save(ctx, "k", fsFullToken("at-2")), context.Canceled)
+	require.ErrorIs(t, s.Delete(ctx, "k"), context.Canceled)
+	_, err = s.Keys(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	_, err = s.Lock(ctx, "k")
+	require.ErrorIs(t, err, context.Canceled)
+	got, err := s.Load(t.Context(), "k")
+	require.NoError(t, err)
+	require.Equal(t, fsFullToken("at"), got)
+}
+
+func TestFileStoreLock(t *testing.T) {
+	ctx := t.Context()
+	s := fsNewStore(t)
+	// Another FileStore on the same directory is another holder too.
+	s2, err := NewFileStore(s.Dir())
+	require.NoError(t, err)
+
+	first, err := s.Lock(ctx, "k")
+	require.NoError(t, err)
+
+	for name, st := range map[string]*FileStore{"same store": s, "other store": s2} {
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		unlock, err := st.Lock(short, "k")
+		cancel()
+		require.ErrorIs(t, err, context.DeadlineExceeded, name)
+		require.Nil(t, unlock)
+	}
+
+	// A different key does not block.
+	short, cancel := context.WithTimeout(ctx, 5*time.Second)
+	other, err := s.Lock(short, "j")
+	cancel()
+	require.NoError(t, err)
+	require.NoError(t, other())
+
+	// A second Lock waits until the first is released.
+	var released atomic.Bool
+	type result struct {
+		unlock      func() error
+		err         error
+		sawReleased bool
+	}
+	got := make(chan result, 1)
+	go func() {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		unlock, err := s2.Lock(wctx, "k")
+		got <- result{unlock: unlock, err: err, sawReleased: released.Load()}
+	}()
+	select {
+	case r := <-got:
+		if r.unlock != nil {
+			_ = r.unlock()
+		}
+		t.Fatalf("second Lock returned while the first was held (err %v)", r.err)
+	case <-time.After(150 * time.Millisecond):
+	}
+	released.Store(true)
+	require.NoError(t, first())
+	r := <-got
+	require.NoError(t, r.err)
+	require.True(t, r.sawReleased, "second Lock acquired before the first unlock")
+
+	// Unlocking twice is an error, and does not release someone else's lock.
+	err = first()
+	require.ErrorIs(t, err, ErrInvalidRequest)
+	short, cancel = context.WithTimeout(ctx, 50*time.Millisecond)
+	_, err = s.Lock(short, "k")
+	cancel()
+	require.ErrorIs(t, err, context.DeadlineExceeded, "still held by the second locker")
+	require.NoError(t, r.unlock())
+	require.ErrorIs(t, r.unlock(), ErrInvalidRequest)
+
+	// Free again.
+	again, err := s.Lock(ctx, "k")
+	require.NoError(t, err)
+	require.NoError(t, again())
+}
+
+func TestFileStoreLockFileRemovedWhileHeld(t *testing.T) {
+	ctx := t.Context()
+	s := fsNewStore(t)
+	unlock, err := s.Lock(ctx, "k")
+	require.NoError(t, err)
+	lockPath := filepath.Join(s.Dir(), "k.lock")
+	require.NoError(t, os.Remove(lockPath))
+
+	// A newcomer locks a new file: the lock is lost, and unlock says so.
+	newcomer, err := s.Lock(ctx, "k")
+	require.NoError(t, err)
+	err = unlock()
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "removed or replaced")
+	require.NoError(t, newcomer())
+}
+
+// TestFileStoreLockHelperProcess is the child of
+// TestFileStoreLockCrossProcess; it does nothing unless that test runs it.
+func TestFileStoreLockHelperProcess(t *testing.T) {
+	if os.Getenv("VIDEOAUTH_FS_HELPER") != "1" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	s, err := NewFileStore(os.Getenv("VIDEOAUTH_FS_DIR"))
+	require.NoError(t, err)
+	unlock, err := s.Lock(ctx, os.Getenv("VIDEOAUTH_FS_KEY"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(os.Getenv("VIDEOAUTH_FS_LOCKED"), []byte("locked"), 0o600))
+	time.Sleep(300 * time.Millisecond)
+	require.NoError(t, os.WriteFile(os.Getenv("VIDEOAUTH_FS_RELEASING"), []byte("releasing"), 0o600))
+	require.NoError(t, unlock())
+}
+
+func TestFileStoreLockCrossProcess(t *testing.T) {
+	s := fsNewStore(t)
+	const key = "vimeo/app"
+	markers := t.TempDir()
+	locked := filepath.Join(markers, "locked")
+	releasing := filepath.Join(markers, "releasing")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestFileStoreLockHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(),
+		"VIDEOAUTH_FS_HELPER=1",
+		"VIDEOAUTH_FS_DIR="+s.Dir(),
+		"VIDEOAUTH_FS_KEY="+key,
+		"VIDEOAUTH_FS_LOCKED="+locked,
+		"VIDEOAUTH_FS_RELEASING="+releasing,
+	)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var childErr error
+	childDone := false
+	waitChild := func() {
+		if !childDone {
+			childErr, childDone = <-exited, true
+		}
+	}
+	defer func() { cancel(); waitChild() }()
+
+	require.Eventually(t, func() bool {
+		select {
+		case err := <-exited:
+			childErr, childDone = err, true
+			return true
+		default:
+		}
+		_, err := os.Stat(locked)
+		return err == nil
+	}, 30*time.Second, 5*time.Millisecond)
+	if childDone {
+		t.Fatalf("helper exited before taking the lock: %v\n%s", childErr, out.String())
+	}
+
+	// The child holds the lock: a Lock here times out.
+	short, cancelShort := context.WithTimeout(ctx, 50*time.Millisecond)
+	unlock, err := s.Lock(short, key)
+	cancelShort()
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Nil(t, unlock)
+
+	// Once the child lets go, Lock succeeds, and not before.
+	unlock, err = s.Lock(ctx, key)
+	require.NoError(t, err)
+	_, err = os.Stat(releasing)
+	require.NoError(t, err, "acquired before the helper released the lock")
+	require.NoError(t, unlock())
+
+	waitChild()
+	require.NoError(t, childErr, "helper:\n%s", out.String())
+}
+
+func TestFileStoreConcurrentSaves(t *testing.T) {
+	ctx := t.Context()
+	s := fsNewStore(t)
+	const key = "shared"
+	const writers, saves = 8, 20
+	want := map[string]*Token{}
+	for w := range writers {
+		for i := range saves {
+			at := fmt.Sprintf("at-%d-%d", w, i)
+			tok := fsFullToken(at)
+			tok.Extra["pad"] = json.RawMessage(`"` + strings.Repeat("p", 1000*(w+1)) + `"`) // sizes differ per writer
+			want[at] = tok
+		}
+	}
+	require.NoError(t, s.Save(ctx, key, fsFullToken("at-initial")))
+	want["at-initial"] = fsFullToken("at-initial")
+
+	check := func(tok *Token, err error) {
+		if !assert.NoError(t, err) {
+			return
+		}
+		w, ok := want[tok.AccessToken]
+		if assert.True(t, ok, "unknown token loaded") {
+			assert.Equal(t, w, tok)
+		}
+	}
+	var wg, readers sync.WaitGroup
+	done := make(chan struct{})
+	for range 2 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				check(s.Load(ctx, key))
+			}
+		})
+	}
+	for w := range writers {
+		wg.Go(func() {
+			for i := range saves {
+				assert.NoError(t, s.Save(ctx, key, want[fmt.Sprintf("at-%d-%d", w, i)]))
+			}
+		})
+	}
+	wg.Wait()
+	close(done)
+	readers.Wait()
+
+	check(s.Load(ctx, key))
+	require.Equal(t, []string{"shared.json"}, fsNames(t, s.Dir()), "no temporary file left")
+}
