@@ -206,7 +206,8 @@ func (m *stMint) mint(_ context.Context, cur *Token) (*Token, error) {
 	if m.err != nil {
 		return nil, m.err
 	}
-	return &Token{AccessToken: fmt.Sprintf("tok-%d", n), RefreshToken: "refresh", Expiry: m.clk.Now().Add(time.Hour)}, nil
+	// The refresh token rotates: losing the new one would lose the grant.
+	return &Token{AccessToken: fmt.Sprintf("tok-%d", n), RefreshToken: fmt.Sprintf("refresh-%d", n), Expiry: m.clk.Now().Add(time.Hour)}, nil
 }
 
 func stSource(store Store, m *stMint, clk Clock) *Source {
@@ -303,6 +304,9 @@ func TestSourcesSharingAStoreRefreshOnce(t *testing.T) {
 		require.Equal(t, "tok-1", g)
 	}
 	require.Equal(t, "tok-1", store.stored(t).AccessToken)
+	require.Equal(t, "refresh-1", store.stored(t).RefreshToken, "the rotated refresh token is stored")
+	require.Equal(t, "refresh-1", a.Current().RefreshToken)
+	require.Equal(t, "refresh-1", b.Current().RefreshToken, "and both replicas hold it")
 }
 
 // A replica whose token was killed by a sibling's refresh (Simkl V2) adopts
