@@ -46,7 +46,7 @@ const (
 // one path element and never "." or "..", and no key can name a file outside
 // the directory. Keys are not secret: they appear in file names and errors.
 // The empty key, and a key longer than 200 bytes once encoded, are refused
-// with an error wrapping ErrInvalidRequest. On a case-insensitive file
+// with an error wrapping ErrInvalidConfig. On a case-insensitive file
 // system (the macOS and Windows defaults) keys that differ only in the case
 // of ASCII letters share one file.
 //
@@ -70,7 +70,7 @@ const (
 // error wrapping ErrStoreCorrupt, leaving the file for a human to inspect.
 // Delete removes it and is the way out (a "logout"). Such errors name the
 // file but quote nothing of its content. Save also refuses, with an error
-// wrapping ErrInvalidRequest, a token that DecodeToken would not read back
+// wrapping ErrInvalidConfig, a token that DecodeToken would not read back
 // (an access or refresh token with characters RFC 6749 forbids), so it never
 // writes a file that Load would call corrupt.
 //
@@ -201,7 +201,7 @@ func (s *FileStore) read(key, path string) (*Token, error) {
 // the new file and the directory entry are synced to disk. It refuses, with
 // an error wrapping ErrStoreCorrupt, to replace a file that does not hold a
 // token; Delete removes such a file. A nil token or one without an access
-// token gives an error wrapping ErrInvalidRequest.
+// token gives an error wrapping ErrInvalidConfig.
 func (s *FileStore) Save(ctx context.Context, key string, tok *Token) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -312,7 +312,7 @@ func (s *FileStore) Delete(ctx context.Context, key string) error {
 // holds across processes and between callers in this process. It waits
 // until the lock is free or ctx is done, when it returns an error wrapping
 // ctx.Err(). unlock releases the lock; calling it again gives an error
-// wrapping ErrInvalidRequest, and it reports an error when the lock file was
+// wrapping ErrInvalidConfig, and it reports an error when the lock file was
 // removed or replaced while held (the lock may then have been lost).
 func (s *FileStore) Lock(ctx context.Context, key string) (func() error, error) {
 	name, err := fileStoreName(key)
@@ -348,7 +348,7 @@ func (s *FileStore) Lock(ctx context.Context, key string) (func() error, error) 
 		}
 		var once sync.Once
 		return func() error {
-			err := errorf("lock of key %q released twice: %w", key, ErrInvalidRequest)
+			err := errorf("lock of key %q released twice: %w", key, ErrInvalidConfig)
 			once.Do(func() { err = unlockFile(fl, key, path) })
 			return err
 		}, nil
@@ -414,14 +414,14 @@ func (s *FileStore) Keys(ctx context.Context) ([]string, error) {
 }
 
 // fileStoreName returns key's encoded form, the stem of its file names, or
-// an error wrapping ErrInvalidRequest for a key the store cannot hold.
+// an error wrapping ErrInvalidConfig for a key the store cannot hold.
 func fileStoreName(key string) (string, error) {
 	if key == "" {
-		return "", errorf("empty store key: %w", ErrInvalidRequest)
+		return "", errorf("empty store key: %w", ErrInvalidConfig)
 	}
 	name := encodeFileStoreKey(key)
 	if len(name) > maxEncodedKeyLen {
-		return "", errorf("store key of %d bytes is %d bytes encoded, more than %d: %w", len(key), len(name), maxEncodedKeyLen, ErrInvalidRequest)
+		return "", errorf("store key of %d bytes is %d bytes encoded, more than %d: %w", len(key), len(name), maxEncodedKeyLen, ErrInvalidConfig)
 	}
 	return name, nil
 }

@@ -41,7 +41,7 @@ func FuzzFileStoreKey(f *testing.F) {
 
 		_, err := fileStoreName(key)
 		if key == "" || len(name) > maxEncodedKeyLen {
-			require.ErrorIs(t, err, ErrInvalidRequest)
+			require.ErrorIs(t, err, ErrInvalidConfig)
 		} else {
 			require.NoError(t, err)
 			for _, file := range []string{name + tokenFileExt, name + lockFileExt, tempPrefix + name + tempInfix + "123"} {

@@ -443,11 +443,11 @@ func TestFileStoreKeyLimits(t *testing.T) {
 	}
 	for _, o := range ops {
 		for _, key := range []string{"", strings.Repeat("a", 201), strings.Repeat("/", 67)} {
-			require.ErrorIs(t, o.op(key), ErrInvalidRequest, "%s of a %d-byte key", o.name, len(key))
+			require.ErrorIs(t, o.op(key), ErrInvalidConfig, "%s of a %d-byte key", o.name, len(key))
 		}
 		for _, key := range []string{strings.Repeat("a", 200), strings.Repeat("/", 66)} {
 			err := o.op(key)
-			require.False(t, errors.Is(err, ErrInvalidRequest), "%s of a %d-byte key: %v", o.name, len(key), err)
+			require.False(t, errors.Is(err, ErrInvalidConfig), "%s of a %d-byte key: %v", o.name, len(key), err)
 		}
 	}
 	keys, err := s.Keys(ctx)
@@ -458,9 +458,9 @@ func TestFileStoreKeyLimits(t *testing.T) {
 func TestFileStoreSaveRefusesUnloadableTokens(t *testing.T) {
 	ctx := t.Context()
 	s := fsNewStore(t)
-	for _, tok := range []*Token{nil, {}, {AccessToken: "at\n"}, {AccessToken: "at", RefreshToken: "rt\x7f"}, {AccessToken: "é"}} {
+	for _, tok := range []*Token{nil, {}, {AccessToken: "secret-at\n"}, {AccessToken: "secret-at", RefreshToken: "rt\x7f"}, {AccessToken: "secret-é"}} {
 		err := s.Save(ctx, "k", tok)
-		require.ErrorIs(t, err, ErrInvalidRequest)
+		require.ErrorIs(t, err, ErrInvalidConfig)
 		if tok != nil && tok.AccessToken != "" {
 			require.NotContains(t, err.Error(), tok.AccessToken)
 		}
@@ -541,13 +541,13 @@ func TestFileStoreLock(t *testing.T) {
 
 	// Unlocking twice is an error, and does not release someone else's lock.
 	err = first()
-	require.ErrorIs(t, err, ErrInvalidRequest)
+	require.ErrorIs(t, err, ErrInvalidConfig)
 	short, cancel = context.WithTimeout(ctx, 50*time.Millisecond)
 	_, err = s.Lock(short, "k")
 	cancel()
 	require.ErrorIs(t, err, context.DeadlineExceeded, "still held by the second locker")
 	require.NoError(t, r.unlock())
-	require.ErrorIs(t, r.unlock(), ErrInvalidRequest)
+	require.ErrorIs(t, r.unlock(), ErrInvalidConfig)
 
 	// Free again.
 	again, err := s.Lock(ctx, "k")

@@ -44,18 +44,18 @@ var (
 // EncodeToken returns the stored form of tok: its JSON. Stores use it so
 // every store writes the same format. A token DecodeToken would not read
 // back (no access token, characters RFC 6749 forbids) is refused with an
-// error wrapping ErrInvalidRequest.
+// error wrapping ErrInvalidConfig.
 func EncodeToken(tok *Token) ([]byte, error) {
 	if tok == nil || tok.AccessToken == "" {
-		return nil, errorf("cannot store a token without an access token: %w", ErrInvalidRequest)
+		return nil, errorf("cannot store a token without an access token: %w", ErrInvalidConfig)
 	}
 	if !vschar(tok.AccessToken) || !vschar(tok.RefreshToken) {
 		// DecodeToken would refuse it: never write what cannot be read back.
-		return nil, errorf("cannot store a token with characters RFC 6749 forbids: %w", ErrInvalidRequest)
+		return nil, errorf("cannot store a token with characters RFC 6749 forbids: %w", ErrInvalidConfig)
 	}
 	b, err := json.Marshal(tok)
 	if err != nil { // an Expiry outside years 0–9999
-		return nil, errorf("cannot store the token: %v: %w", err, ErrInvalidRequest)
+		return nil, errorf("cannot store the token: %v: %w", err, ErrInvalidConfig)
 	}
 	return b, nil
 }
@@ -81,7 +81,14 @@ func DecodeToken(data []byte) (*Token, error) {
 type MemoryStore struct {
 	mu    sync.Mutex
 	toks  map[string][]byte
-	locks map[string]chan struct{} // a held lock is a full channel of one
+	locks map[string]*memLock // only keys locked or waited on now
+}
+
+// memLock is one key's lock: a full channel of one while held, and how many
+// holders and waiters use it, so the map drops it when none does.
+type memLock struct {
+	ch    chan struct{}
+	users int
 }
 
 // Load implements Store.
@@ -130,25 +137,41 @@ func (m *MemoryStore) Delete(ctx context.Context, key string) error {
 
 // Lock implements Store. The lock excludes holders in this process only.
 func (m *MemoryStore) Lock(ctx context.Context, key string) (func() error, error) {
+	// A free lock and a done ctx would both be ready below, and select
+	// picks at random: the ctx wins.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	if m.locks == nil {
-		m.locks = map[string]chan struct{}{}
+		m.locks = map[string]*memLock{}
 	}
-	ch, ok := m.locks[key]
-	if !ok {
-		ch = make(chan struct{}, 1)
-		m.locks[key] = ch
+	l := m.locks[key]
+	if l == nil {
+		l = &memLock{ch: make(chan struct{}, 1)}
+		m.locks[key] = l
 	}
+	l.users++
 	m.mu.Unlock()
 	select {
-	case ch <- struct{}{}:
+	case l.ch <- struct{}{}:
 	case <-ctx.Done():
+		m.release(key, l)
 		return nil, ctx.Err()
 	}
 	var once sync.Once
 	return func() error {
-		err := errorf("lock of key %q released twice: %w", key, ErrInvalidRequest)
-		once.Do(func() { <-ch; err = nil })
+		err := errorf("lock of key %q released twice: %w", key, ErrInvalidConfig)
+		once.Do(func() { <-l.ch; m.release(key, l); err = nil })
 		return err
 	}, nil
+}
+
+// release drops one user of key's lock, and the lock once unused.
+func (m *MemoryStore) release(key string, l *memLock) {
+	m.mu.Lock()
+	if l.users--; l.users == 0 {
+		delete(m.locks, key)
+	}
+	m.mu.Unlock()
 }

@@ -33,10 +33,10 @@ func TestMemoryStoreBasics(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "a", again.AccessToken, "each Load returns a token the caller owns")
 
-	require.ErrorIs(t, m.Save(ctx, "k", &Token{}), ErrInvalidRequest, "no access token")
-	require.ErrorIs(t, m.Save(ctx, "k", nil), ErrInvalidRequest)
-	require.ErrorIs(t, m.Save(ctx, "k", &Token{AccessToken: "a\n"}), ErrInvalidRequest, "Load could not read it back")
-	require.ErrorIs(t, m.Save(ctx, "k", &Token{AccessToken: "a", RefreshToken: "\xff"}), ErrInvalidRequest)
+	require.ErrorIs(t, m.Save(ctx, "k", &Token{}), ErrInvalidConfig, "no access token")
+	require.ErrorIs(t, m.Save(ctx, "k", nil), ErrInvalidConfig)
+	require.ErrorIs(t, m.Save(ctx, "k", &Token{AccessToken: "a\n"}), ErrInvalidConfig, "Load could not read it back")
+	require.ErrorIs(t, m.Save(ctx, "k", &Token{AccessToken: "a", RefreshToken: "\xff"}), ErrInvalidConfig)
 	require.NoError(t, m.Delete(ctx, "k"))
 	_, err = m.Load(ctx, "k")
 	require.ErrorIs(t, err, ErrNotStored)
@@ -78,9 +78,20 @@ func TestMemoryStoreLock(t *testing.T) {
 	case <-time.After(10 * time.Millisecond):
 	}
 	require.NoError(t, unlock())
-	require.ErrorIs(t, unlock(), ErrInvalidRequest, "a second unlock")
+	require.ErrorIs(t, unlock(), ErrInvalidConfig, "a second unlock")
 	u2 := <-got
 	require.NoError(t, u2())
+
+	// A done ctx never takes a free lock (select would pick at random).
+	done, cancelDone := context.WithCancel(ctx)
+	cancelDone()
+	for range 100 {
+		_, err := m.Lock(done, "k")
+		require.ErrorIs(t, err, context.Canceled)
+	}
+	m.mu.Lock()
+	require.Empty(t, m.locks, "no lock is kept for keys nobody holds or waits on")
+	m.mu.Unlock()
 }
 
 // Mutual exclusion under contention: no two holders at once.

@@ -257,7 +257,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // for longer. unlock releases it only if it is still ours; when the lease
 // ran out first it returns an error wrapping ErrLockLost and touches
 // nothing. unlock may be called once: a second call returns an error
-// wrapping videoauth.ErrInvalidRequest. If the release fails on the way to
+// wrapping videoauth.ErrInvalidConfig. If the release fails on the way to
 // Redis, unlock returns that error and the lock ends with its lease.
 func (s *Store) Lock(ctx context.Context, key string) (unlock func() error, err error) {
 	if s.err != nil {
@@ -299,7 +299,7 @@ func (s *Store) Lock(ctx context.Context, key string) (unlock func() error, err 
 		mu.Lock()
 		defer mu.Unlock()
 		if released {
-			return fmt.Errorf("redisstore: lock of key %q released twice: %w", key, videoauth.ErrInvalidRequest)
+			return fmt.Errorf("redisstore: lock of key %q released twice: %w", key, videoauth.ErrInvalidConfig)
 		}
 		released = true
 		n, err := s.release(ctx, lk, val)

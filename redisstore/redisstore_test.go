@@ -211,9 +211,9 @@ func TestSaveTTL(t *testing.T) {
 	})
 	t.Run("no access token is refused", func(t *testing.T) {
 		err := s.Save(ctx, "n", &videoauth.Token{RefreshToken: "SECRET"})
-		require.ErrorIs(t, err, videoauth.ErrInvalidRequest)
+		require.ErrorIs(t, err, videoauth.ErrInvalidConfig)
 		assert.NotContains(t, err.Error(), "SECRET")
-		require.ErrorIs(t, s.Save(ctx, "n", nil), videoauth.ErrInvalidRequest)
+		require.ErrorIs(t, s.Save(ctx, "n", nil), videoauth.ErrInvalidConfig)
 	})
 }
 
@@ -257,7 +257,7 @@ func TestLockExclusion(t *testing.T) {
 	require.True(t, ok, "second Lock failed")
 
 	// The first holder's second unlock is a misuse and touches nothing.
-	require.ErrorIs(t, unlock1(), videoauth.ErrInvalidRequest)
+	require.ErrorIs(t, unlock1(), videoauth.ErrInvalidConfig)
 	n, err := c1.Exists(ctx, prefix+"lock:k").Result()
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n, "a second unlock released the new holder's lock")
