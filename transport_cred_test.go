@@ -29,14 +29,22 @@ func (b *sentBase) last() *http.Request {
 	return b.sent[len(b.sent)-1]
 }
 
+// credProviders returns the two header providers: Vimeo, whose credential
+// is in headers only, and Simkl V2, which also adds query parameters.
+func credProviders(t *testing.T) (*Vimeo, *Simkl) {
+	t.Helper()
+	v, err := NewVimeo(App{ClientID: "id", ClientSecret: "secret"})
+	require.NoError(t, err)
+	s, err := NewSimkl(App{ClientID: "id", AppName: "a", AppVersion: "1"}, SimklV2)
+	require.NoError(t, err)
+	return v, s
+}
+
 // The Transport builds a header provider's credential once per token: a new
 // token, or a token whose AccessToken was changed in place, must never be
 // sent with the previous credential.
 func TestTransportCredentialFollowsTheToken(t *testing.T) {
-	v, err := NewVimeo(App{ClientID: "id", ClientSecret: "secret"})
-	require.NoError(t, err)
-	s1, err := NewSimkl(App{ClientID: "id", AppName: "a", AppVersion: "1"}, SimklV2)
-	require.NoError(t, err)
+	v, s1 := credProviders(t)
 	for _, tc := range []struct {
 		p   Provider
 		url string
@@ -74,10 +82,7 @@ func TestTransportCredentialFollowsTheToken(t *testing.T) {
 // Simkl adds parameters to the query, so its clone has its own URL. Neither
 // changes the caller's request.
 func TestTransportLeavesTheCallersRequestAlone(t *testing.T) {
-	v, err := NewVimeo(App{ClientID: "id", ClientSecret: "secret"})
-	require.NoError(t, err)
-	s1, err := NewSimkl(App{ClientID: "id", AppName: "a", AppVersion: "1"}, SimklV2)
-	require.NoError(t, err)
+	v, s1 := credProviders(t)
 	for _, tc := range []struct {
 		p         Provider
 		url       string
