@@ -180,10 +180,11 @@ func (s *Source) slow(ctx context.Context) (*Token, error) {
 		return e.tok, nil
 	case s.Mint == nil && s.Store == nil:
 		s.mu.Unlock()
-		if e == nil {
-			return nil, errorf("no token: %w", ErrReauthRequired)
+		var cur *Token
+		if e != nil {
+			cur = e.tok
 		}
-		return nil, errorf("token expired or rejected: %w", ErrReauthRequired)
+		return nil, reauthErr(cur)
 	}
 	f := s.flight
 	if f == nil {
@@ -241,10 +242,7 @@ func (s *Source) start(ctx context.Context, e *entry) *flight {
 // mint runs Mint and OnToken.
 func (s *Source) mint(ctx context.Context, cur *Token) (*Token, error) {
 	if s.Mint == nil {
-		if cur == nil {
-			return nil, errorf("no token: %w", ErrReauthRequired)
-		}
-		return nil, errorf("token expired or rejected: %w", ErrReauthRequired)
+		return nil, reauthErr(cur)
 	}
 	tok, err := s.Mint(ctx, cur)
 	if err == nil && (tok == nil || tok.AccessToken == "") {
@@ -257,6 +255,15 @@ func (s *Source) mint(ctx context.Context, cur *Token) (*Token, error) {
 		s.OnToken(tok)
 	}
 	return tok, nil
+}
+
+// reauthErr is the error of a Source that cannot renew cur (nil: it has
+// no token at all) without the user.
+func reauthErr(cur *Token) error {
+	if cur == nil {
+		return errorf("no token: %w", ErrReauthRequired)
+	}
+	return errorf("token expired or rejected: %w", ErrReauthRequired)
 }
 
 // obtain gets the token that replaces cur (nil: there is none yet): from
