@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -159,4 +161,57 @@ func Example_vikiSigned() {
 	fmt.Println("status:", resp.StatusCode, "stale answers:", fake.StaleTimestamps(), "signed calls:", fake.SignedCalls())
 	// Output:
 	// status: 200 stale answers: 1 signed calls: 1
+}
+
+// Tokens that survive restarts and are shared by processes: a Source with a
+// Store loads its token on first use and saves every new one before using
+// it, refreshing under the store's lock so that processes sharing the store
+// make one refresh between them. FileStore is the store for command-line
+// tools; redisstore (a module of its own) is the one for services with
+// replicas.
+func ExampleFileStore() {
+	fake := videoauthtest.NewSimkl()
+	defer fake.Close()
+	simkl, err := videoauth.NewSimkl(videoauth.App{ClientID: fake.V2ClientID, ClientSecret: fake.V2ClientSecret,
+		AppName: "example", AppVersion: "1.0", APIURL: fake.APIURL, WebURL: fake.WebURL}, videoauth.SimklV2)
+	if err != nil {
+		panic(err)
+	}
+	dir, err := os.MkdirTemp("", "videoauth-example") // in a tool: os.UserConfigDir()
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	store, err := videoauth.NewFileStore(filepath.Join(dir, "tokens"))
+	if err != nil {
+		panic(err)
+	}
+
+	// After a sign-in (here an expired grant from the fake), save the token.
+	access, refresh := fake.IssueToken(true, videoauth.SimklScopeRead)
+	first := simkl.Source(nil)
+	first.Store, first.Key = store, "simkl/user-42"
+	err = first.SaveToken(context.Background(), &videoauth.Token{Provider: "simkl", AccessToken: access, RefreshToken: refresh,
+		Expiry: time.Now().Add(-time.Minute), Meta: map[string]string{"simkl_auth": "v2"}})
+	fmt.Println("saved:", err == nil)
+
+	// Another process, later: a Source with no token loads it from the store,
+	// refreshes it (it has expired) and saves the new token.
+	later := simkl.Source(nil)
+	later.Store, later.Key = store, "simkl/user-42"
+	resp, err := videoauth.NewClient(simkl, later).Get(fake.APIURL + "/sync/activities")
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	stored, _ := store.Load(context.Background(), "simkl/user-42")
+	fmt.Println("status:", resp.StatusCode, "refreshes:", fake.Refreshes())
+	fmt.Println("stored token is the new one:", stored.AccessToken == later.Current().AccessToken && stored.AccessToken != access)
+	keys, _ := store.Keys(context.Background())
+	fmt.Println("keys:", keys)
+	// Output:
+	// saved: true
+	// status: 200 refreshes: 1
+	// stored token is the new one: true
+	// keys: [simkl/user-42]
 }
