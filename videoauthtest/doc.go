@@ -28,12 +28,15 @@
 //	fake.FailTokenCalls(1, videoauthtest.Fail5xx)
 //	fake.DeleteAllTokens()
 //
-// Knobs (DeleteToken, DenyConsent, ApproveCode, RevokeToken, FailTokenCalls,
-// RateLimitNext, ExpireSessions, SetServerSkew, SetLatency, ...) change a
-// fake's behaviour, and counters (Mints, TokenCalls, Exchanges, Refreshes,
-// MissingParams, SignedCalls, ...) report what it saw. A Clock given to a
-// fake's SetClock, and to the code under test, moves time for both without
-// sleeping. All methods are safe for concurrent use.
+// Knobs (DeleteToken, DenyConsent, ApproveCode, RevokeToken, RestoreToken,
+// FailTokenCalls, RateLimitNext, ExpireSessions, SetClock, SetServerSkew,
+// SetLatency, ...) change a fake's behaviour, and counters (Mints,
+// TokenCalls, Exchanges, Refreshes, MissingParams, SignedCalls, ...) report
+// what it saw. A Clock given to a fake's SetClock, and to the code under
+// test, moves time for both without sleeping. RestoreToken (RestoreV3Token
+// for Viki) makes a new fake accept tokens an earlier one issued, so tokens
+// saved on disk outlive the fake that issued them. All methods are safe for
+// concurrent use.
 //
 // The package depends on the standard library only; it does not import
 // github.com/videoauth/videoauth, so it can test any client of these

@@ -400,6 +400,57 @@ func (s *Simkl) IssueToken(v2 bool, scopes ...string) (access, refresh string) {
 	return g.access, g.refresh
 }
 
+// RestoreToken makes the fake accept tokens it issued, as when tokens saved
+// by an earlier fake are used again. An empty access is ignored.
+//
+// For V1 (v2 false) access becomes the user's V1 token, the one every V1 flow
+// and IssueToken(false) then return, valid 5 years from now; refresh, expiry
+// and scopes are ignored, as V1 tokens are "public" and never refreshed.
+//
+// For V2 it opens a grant that behaves as one the fake issued (refresh,
+// revocation, scope checks): its access token is access, valid until expiry
+// (zero means the usual 7 days from now; a past expiry restores an expired
+// token, which a refresh can still replace), its refresh token is refresh,
+// valid 180 days from now and sliding, and its scopes are filtered as
+// IssueToken's. With refresh "" the grant has no usable refresh token: its
+// access token works until it expires or is revoked, and every refresh
+// attempt fails as for an unknown refresh token. A grant already holding
+// access or refresh ends first, and an access token that an earlier refresh
+// killed is alive again.
+func (s *Simkl) RestoreToken(v2 bool, access, refresh string, expiry time.Time, scopes ...string) {
+	if access == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.nowLocked()
+	delete(s.killed, access) // the killed list is checked first, for any app
+	if !v2 {
+		s.v1Token, s.v1Expires = access, now.Add(simklV1TTL)
+		return
+	}
+	s.revokeV2Locked(access)
+	s.revokeV2Locked(refresh)
+	if expiry.IsZero() {
+		expiry = now.Add(simklAccessTTL)
+	}
+	g := &simklGrant{
+		access:        access,
+		refresh:       refresh,
+		scope:         simklScopes(strings.Join(scopes, " ")),
+		accessExpires: expiry,
+		refreshExpiry: now.Add(simklRefreshTTL),
+	}
+	if refresh == "" {
+		// The grants map is keyed by refresh token: key this grant by one
+		// that is never disclosed, so no refresh request can reach it, and
+		// let it die with its access token.
+		g.refresh = "simkl_rt_unusable_" + randomHex(24)
+		g.refreshExpiry = expiry
+	}
+	s.addGrantLocked(now, g)
+}
+
 // TokenCalls returns how many requests reached /oauth/token or
 // /oauth2/token, whatever their grant type and outcome.
 func (s *Simkl) TokenCalls() int { return s.count(&s.tokenCalls) }
@@ -1024,15 +1075,20 @@ func (g *simklGrant) json() simklV2TokenJSON {
 // newGrantLocked opens a V2 grant. [I] each flow opens a new grant, unlike
 // V1's "same user, same token".
 func (s *Simkl) newGrantLocked(now time.Time, scope string) *simklGrant {
-	simklMakeRoom(s.grants, func(g *simklGrant) bool { return !now.Before(g.refreshExpiry) },
-		func(g *simklGrant) { delete(s.access, g.access) })
-	g := &simklGrant{
+	return s.addGrantLocked(now, &simklGrant{
 		access:        "simkl_at_" + randomHex(24),
 		refresh:       "simkl_rt_" + randomHex(24),
 		scope:         scope,
 		accessExpires: now.Add(simklAccessTTL),
 		refreshExpiry: now.Add(simklRefreshTTL),
-	}
+	})
+}
+
+// addGrantLocked stores g under its refresh and access tokens, making room
+// for it, and returns it.
+func (s *Simkl) addGrantLocked(now time.Time, g *simklGrant) *simklGrant {
+	simklMakeRoom(s.grants, func(g *simklGrant) bool { return !now.Before(g.refreshExpiry) },
+		func(g *simklGrant) { delete(s.access, g.access) })
 	s.grants[g.refresh] = g
 	s.access[g.access] = g
 	return g

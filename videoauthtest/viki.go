@@ -284,6 +284,25 @@ func (v *Viki) FailTokenCalls(n int, mode FailMode) {
 // not count as a mint.
 func (v *Viki) IssueV3Token() string { return v.mintV3(false) }
 
+// RestoreV3Token makes the fake accept access as a v3 access token it
+// issued, as when a token saved by an earlier fake is used again: a user
+// token (the one user, as the password grant gives) if user is true, else a
+// client-credentials token. It expires at expiry, compared with the server's
+// time (the Clock plus SetServerSkew); a zero expiry means the usual 24 hours
+// from now. It replaces any v3 token with the same value. An empty access is
+// ignored. It does not count as a mint.
+func (v *Viki) RestoreV3Token(access string, user bool, expiry time.Time) {
+	if access == "" {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if expiry.IsZero() {
+		expiry = v.nowLocked().Add(vikiV3TTL)
+	}
+	v.v3Tokens[access] = vikiV3Token{user: user, expires: expiry}
+}
+
 // IssueSession opens a v5 session for the user without a login request, and
 // returns its token. It does not count as a login.
 func (v *Viki) IssueSession() string { return v.openSession() }

@@ -65,7 +65,7 @@ type Vimeo struct {
 	closeOnce sync.Once
 
 	mu       sync.Mutex
-	now      func() time.Time // tests replace it to expire codes and tokens
+	now      func() time.Time // time.Now, or a Clock's Now (SetClock); tests may replace it
 	tokens   map[string]token
 	codes    map[string]authCode
 	devices  map[string]*device // by device_code
@@ -189,6 +189,18 @@ func (v *Vimeo) Close() {
 // Client returns an *http.Client for the fake (the httptest server's client).
 func (v *Vimeo) Client() *http.Client { return v.srv.Client() }
 
+// SetClock makes the fake read the time from c for every expiry decision
+// (device codes, implicit-grant tokens). A nil c restores real time.
+func (v *Vimeo) SetClock(c *Clock) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if c == nil {
+		v.now = time.Now
+		return
+	}
+	v.now = c.Now
+}
+
 // DeleteToken forgets accessToken: the API then answers 401 as for an
 // invalid token, as when Vimeo deletes an unused or revoked token.
 func (v *Vimeo) DeleteToken(accessToken string) {
@@ -261,6 +273,22 @@ func (v *Vimeo) SetLatency(d time.Duration) {
 // token.
 func (v *Vimeo) IssueUserToken(scopes ...string) string {
 	return v.mint(token{scope: grantScopes(strings.Join(scopes, " "), "public"), user: true})
+}
+
+// RestoreToken makes the fake accept access as a token it issued, as when a
+// token saved by an earlier fake is used again: a user token if user is true
+// (what the code and device grants give), else an app token (what client
+// credentials give). It is granted scopes plus "public", which Vimeo always
+// grants, and never expires. It replaces any token with the same value. An
+// empty access is ignored. It does not count as a mint.
+func (v *Vimeo) RestoreToken(access string, user bool, scopes ...string) {
+	if access == "" {
+		return
+	}
+	t := token{scope: grantScopes(strings.Join(scopes, " "), "public"), user: user}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.tokens[access] = t
 }
 
 // Mints returns how many client-credentials tokens were issued (successful
