@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/videoauth/videoauth"
+)
+
+// Exit codes. They are part of the tool's interface: scripts branch on them,
+// the root command's help and the README list them.
+const (
+	exitOK          = 0   // done
+	exitFailure     = 1   // the service or the network failed; trying again may help
+	exitUsage       = 2   // the command line is wrong (unknown service, flag or argument)
+	exitConfig      = 3   // credentials or configuration missing or rejected
+	exitSignIn      = 4   // no usable grant: not signed in, revoked, expired
+	exitDenied      = 5   // the user or the service refused the sign-in
+	exitExpired     = 6   // a device/PIN code or the browser sign-in ran out of time
+	exitHTTP        = 22  // curl --fail: the API answered 4xx/5xx (curl's own code)
+	exitInterrupted = 130 // interrupted (Ctrl-C)
+)
+
+// exitCodesHelp is the table shown by `videoauth --help`.
+const exitCodesHelp = `Exit codes:
+  0    success
+  1    the service or the network failed (try again later)
+  2    usage error: unknown service, flag or argument
+  3    configuration: client id or secret missing or rejected
+  4    sign-in needed: not signed in, grant revoked or expired
+  5    sign-in refused: consent denied, wrong username or password
+  6    timed out: the device/PIN code or the browser sign-in expired
+  22   curl --fail: the API answered an HTTP error
+  130  interrupted`
+
+// cliError is an error the tool reports to the user: what went wrong, what to
+// do next, and the exit code. err, when set, is the cause; its text is shown
+// (library errors never contain secrets).
+type cliError struct {
+	code int
+	msg  string
+	hint string
+	err  error
+}
+
+func (e *cliError) Error() string {
+	if e.err == nil {
+		return e.msg
+	}
+	cause := strings.TrimPrefix(e.err.Error(), "videoauth: ")
+	if e.msg == "" {
+		return cause
+	}
+	return e.msg + " (" + cause + ")"
+}
+
+func (e *cliError) Unwrap() error { return e.err }
+
+// usageErr is a command-line mistake.
+func usageErr(hint, format string, args ...any) *cliError {
+	return &cliError{code: exitUsage, msg: fmt.Sprintf(format, args...), hint: hint}
+}
+
+// explain turns any error into a cliError: the library's sentinels become the
+// exit code and the next step for service (the service's name).
+func explain(service string, err error) *cliError {
+	var ce *cliError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	var svcErr *videoauth.Error
+	fromService := errors.As(err, &svcErr)
+	login := "videoauth login " + service
+	switch {
+	case errors.Is(err, context.Canceled):
+		return &cliError{code: exitInterrupted, msg: "interrupted"}
+	case errors.Is(err, videoauth.ErrExpiredCode):
+		return &cliError{code: exitExpired, err: err, msg: "the code expired before it was approved",
+			hint: "Run `" + login + " --device` again and enter the new code sooner."}
+	case errors.Is(err, videoauth.ErrAccessDenied) && !fromService:
+		// Loopback's own timeout: no callback arrived.
+		return &cliError{code: exitExpired, err: err, msg: "no answer from the browser in time",
+			hint: "Run `" + login + "` again and finish in the browser, or use `--device` on a machine without a browser."}
+	case errors.Is(err, videoauth.ErrAccessDenied):
+		return &cliError{code: exitDenied, err: err, msg: "the sign-in was denied",
+			hint: "Nothing was stored. Run `" + login + "` again and approve the request to sign in."}
+	case errors.Is(err, videoauth.ErrInvalidCredentials):
+		return &cliError{code: exitDenied, err: err, msg: service + " rejected the username or password",
+			hint: "Check them and run `" + login + " --password` again."}
+	case errors.Is(err, videoauth.ErrReauthRequired):
+		return &cliError{code: exitSignIn, err: err, msg: "the stored " + service + " grant is no longer valid (revoked, expired or deleted)",
+			hint: "Sign in again: `" + login + "`."}
+	case errors.Is(err, videoauth.ErrNotStored):
+		return &cliError{code: exitSignIn, msg: "not signed in to " + service,
+			hint: "Sign in first: `" + login + "` (see `videoauth login --help`)."}
+	case errors.Is(err, videoauth.ErrStoreCorrupt):
+		return &cliError{code: exitSignIn, err: err, msg: "the stored " + service + " token is unreadable",
+			hint: "Run `videoauth logout " + service + "` to remove it, then `" + login + "`."}
+	case errors.Is(err, videoauth.ErrInvalidClient):
+		return &cliError{code: exitConfig, err: err, msg: service + " rejected the client id or secret",
+			hint: "Check the credentials (" + envName(service, "CLIENT_ID") + ", " + envName(service, "CLIENT_SECRET") + " or the config file)."}
+	case errors.Is(err, videoauth.ErrRedirectMismatch):
+		return &cliError{code: exitConfig, err: err, msg: service + " refused the redirect URI",
+			hint: "Register http://127.0.0.1/callback (any port) as a redirect URI of your app, or use `--device`."}
+	case errors.Is(err, videoauth.ErrUnsupportedGrant):
+		return &cliError{code: exitUsage, err: err, msg: service + " does not support this",
+			hint: "See `videoauth login --help` for the flows each service offers."}
+	case errors.Is(err, videoauth.ErrInvalidConfig):
+		return &cliError{code: exitConfig, err: err, msg: "invalid configuration",
+			hint: "See `videoauth help config` for where credentials come from."}
+	case errors.Is(err, videoauth.ErrRateLimited):
+		hint := "Wait a moment and try again."
+		if svcErr != nil && svcErr.RetryAfter > 0 {
+			hint = fmt.Sprintf("Try again in %s.", svcErr.RetryAfter)
+		}
+		return &cliError{code: exitFailure, err: err, msg: service + " is rate limiting this app", hint: hint}
+	case errors.Is(err, videoauth.ErrServer):
+		return &cliError{code: exitFailure, err: err, msg: service + " had a server error", hint: "Try again later."}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &cliError{code: exitFailure, err: err, msg: "timed out", hint: "Check your network and try again."}
+	}
+	return &cliError{code: exitFailure, err: err}
+}
+
+// envName is the environment variable holding a service's setting, e.g.
+// VIDEOAUTH_VIMEO_CLIENT_ID.
+func envName(service, setting string) string {
+	return "VIDEOAUTH_" + strings.ToUpper(service) + "_" + setting
+}

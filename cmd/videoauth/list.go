@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/videoauth/videoauth"
+)
+
+func (c *cli) listCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the stored grants: scopes and expiry, never the tokens",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return c.list(cmd.Context(), asJSON) },
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON, one object per grant")
+	return cmd
+}
+
+// grantInfo is what list shows of a stored grant. It has no field for a
+// token, so no token can be printed.
+type grantInfo struct {
+	Service   string     `json:"service"`
+	Grant     string     `json:"grant,omitempty"`
+	UserID    string     `json:"user_id,omitempty"`
+	Scopes    []string   `json:"scopes,omitempty"`
+	Expiry    *time.Time `json:"expiry,omitempty"`
+	Renewable bool       `json:"renewable"`
+	Problem   string     `json:"problem,omitempty"`
+}
+
+func (c *cli) list(ctx context.Context, asJSON bool) error {
+	st, err := c.openStore()
+	if err != nil {
+		return err
+	}
+	keys, err := st.Keys(ctx)
+	if err != nil {
+		return &cliError{code: exitFailure, msg: "cannot list the token store", err: err}
+	}
+	now := time.Now()
+	infos := make([]grantInfo, 0, len(keys))
+	for _, k := range keys {
+		info := grantInfo{Service: k}
+		tok, err := st.Load(ctx, k)
+		switch {
+		case errors.Is(err, videoauth.ErrNotStored):
+			continue // removed meanwhile
+		case errors.Is(err, videoauth.ErrStoreCorrupt):
+			info.Problem = "unreadable: run `videoauth logout " + k + "`"
+		case err != nil:
+			return &cliError{code: exitFailure, msg: "cannot read the token store", err: err}
+		default:
+			info.Grant, info.UserID, info.Scopes = grantKind(k, tok), tok.UserID, tok.Scopes
+			info.Renewable = renewableGrant(k, tok)
+			if !tok.Expiry.IsZero() {
+				e := tok.Expiry
+				info.Expiry = &e
+			}
+		}
+		infos = append(infos, info)
+	}
+	if asJSON {
+		enc := json.NewEncoder(c.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(infos)
+	}
+	if len(infos) == 0 {
+		fmt.Fprintln(c.err, "No stored grants. Sign in with `videoauth login <service>`.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tGRANT\tUSER\tSCOPES\tEXPIRES\tRENEWABLE")
+	for _, i := range infos {
+		if i.Problem != "" {
+			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\n", i.Service, i.Problem)
+			continue
+		}
+		exp := "never"
+		if i.Expiry != nil {
+			exp = expiryText(&videoauth.Token{Expiry: *i.Expiry}, now)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", i.Service, i.Grant, dash(i.UserID), dash(joinScopes(i.Scopes)), exp, yesNo(i.Renewable))
+	}
+	return tw.Flush()
+}
+
+// grantKind names the kind of grant tok is.
+func grantKind(service string, tok *videoauth.Token) string {
+	kind := "user"
+	if tok.UserID == "" && service != "simkl" {
+		kind = "app (client credentials)"
+	}
+	if service == "simkl" {
+		kind += " (" + videoauth.SimklGenerationOf(tok).String() + ")"
+	}
+	return kind
+}
+
+// renewableGrant reports whether tok's grant can be renewed without the
+// user, as session.renewable does, from the token alone.
+func renewableGrant(service string, tok *videoauth.Token) bool {
+	if service == "simkl" {
+		return videoauth.SimklGenerationOf(tok) == videoauth.SimklV2 && tok.RefreshToken != ""
+	}
+	return tok.UserID == ""
+}
+
+// expiryText describes when tok expires, relative to now.
+func expiryText(tok *videoauth.Token, now time.Time) string {
+	if tok.Expiry.IsZero() {
+		return "never"
+	}
+	at := tok.Expiry.Local().Format("2006-01-02 15:04")
+	left := tok.Expiry.Sub(now)
+	if left <= 0 {
+		return "expired " + at
+	}
+	return fmt.Sprintf("in %s (%s)", roughDuration(left), at)
+}
+
+// roughDuration rounds d for people: 6d23h, 3h12m, 4m.
+func roughDuration(d time.Duration) string {
+	switch {
+	case d >= 24*time.Hour:
+		return fmt.Sprintf("%dd%dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh%dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	}
+	return fmt.Sprintf("%ds", int(d/time.Second))
+}
+
+func joinScopes(s []string) string { return strings.Join(s, " ") }
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

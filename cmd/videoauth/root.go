@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/videoauth/videoauth"
+)
+
+// stdio are the streams a run reads and writes: the process's own in main,
+// buffers or a pseudo-terminal in tests.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+// cli is one run of the tool: its streams, environment and global flags.
+type cli struct {
+	stdio
+	getenv  func(string) string
+	version string
+
+	sandbox    bool
+	scenario   string
+	configPath string
+	flags      settings // --client-id, --client-secret, --scopes, --generation
+}
+
+// run executes the command line args and returns the exit code. Errors are
+// printed to io.err with the next step to take.
+func run(ctx context.Context, args []string, io stdio, getenv func(string) string) int {
+	c := &cli{stdio: io, getenv: getenv, version: version()}
+	root := c.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(io.in)
+	root.SetOut(io.out)
+	root.SetErr(io.err)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	ce := c.explainRun(err)
+	if ce.msg != "" || ce.err != nil {
+		fmt.Fprintln(io.err, "videoauth: "+ce.Error())
+	}
+	if ce.hint != "" {
+		fmt.Fprintln(io.err, ce.hint)
+	}
+	return ce.code
+}
+
+// explainRun types an error from cobra or a command.
+func (c *cli) explainRun(err error) *cliError {
+	var ce *cliError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	// cobra's own errors: unknown command or flag, wrong argument count.
+	msg := err.Error()
+	if strings.HasPrefix(msg, "unknown command") || strings.Contains(msg, "flag") ||
+		strings.Contains(msg, "arg(s)") || strings.Contains(msg, "argument") {
+		return usageErr("Run `videoauth --help` for usage.", "%s", msg)
+	}
+	return explain("", err)
+}
+
+// version is the module version the binary was built from.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func (c *cli) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "videoauth",
+		Short: "Sign in to Vimeo, Simkl and Viki and use their tokens from a terminal",
+		Long: `videoauth signs in to Vimeo, Simkl and Viki, keeps the tokens in a private
+store under your configuration directory, renews them when it can, and hands
+them to curl or makes the request itself.
+
+  videoauth login vimeo                 sign in through the browser
+  videoauth login simkl --device        or with a code, on any device
+  videoauth token vimeo                 print a valid access token
+  videoauth curl vimeo /me              an authenticated request
+  videoauth list                        what is stored (never the tokens)
+
+Add --sandbox to any command to run it against built-in fakes of the
+services: no account, no network, consent approves itself.
+
+` + exitCodesHelp,
+		Version:       c.version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageErr("Run `"+cmd.CommandPath()+" --help` for usage.", "%s", err.Error())
+	})
+	pf := root.PersistentFlags()
+	pf.BoolVar(&c.sandbox, "sandbox", false, "run against built-in fakes of the services (no account, no network)")
+	pf.StringVar(&c.scenario, "sandbox-scenario", "", "with --sandbox, what the fake does: `scenario` deny (refuse consent), expire (let device codes run out) or revoke (forget the stored grant)")
+	pf.StringVar(&c.configPath, "config", "", "config file (default $VIDEOAUTH_CONFIG or config.json in the videoauth directory)")
+	pf.StringVar(&c.flags.ClientID, "client-id", "", "the app's client id (overrides environment and config)")
+	pf.StringVar(&c.flags.ClientSecret, "client-secret", "", "the app's client secret (visible in the process list: prefer the environment)")
+	_ = root.RegisterFlagCompletionFunc("sandbox-scenario", cobra.FixedCompletions(scenarioNames, cobra.ShellCompDirectiveNoFileComp))
+
+	root.AddCommand(c.loginCmd(), c.tokenCmd(), c.curlCmd(), c.verifyCmd(), c.revokeCmd(), c.logoutCmd(), c.listCmd(),
+		&cobra.Command{Use: "config", Short: "Where credentials and tokens are kept", Long: configHelp})
+	return root
+}
+
+// serviceArg is the argument spec of commands taking one service.
+func serviceArg(cmd *cobra.Command) {
+	cmd.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return usageErr("Usage: "+cmd.UseLine()+" (services: "+strings.Join(serviceNames, ", ")+")",
+				"%s takes one service, got %d arguments", cmd.Name(), len(args))
+		}
+		return checkService(args[0])
+	}
+	cmd.ValidArgs = serviceNames
+}
+
+// dir is the videoauth directory; the sandbox keeps its tokens apart.
+func (c *cli) tokenDir() (string, error) {
+	d, err := defaultDir(c.getenv)
+	if err != nil {
+		return "", err
+	}
+	if c.sandbox {
+		return filepath.Join(d, "sandbox", "tokens"), nil
+	}
+	return filepath.Join(d, "tokens"), nil
+}
+
+// openStore opens the FileStore of tokens.
+func (c *cli) openStore() (*videoauth.FileStore, error) {
+	dir, err := c.tokenDir()
+	if err != nil {
+		return nil, err
+	}
+	st, err := videoauth.NewFileStore(dir)
+	if err != nil {
+		return nil, &cliError{code: exitConfig, msg: "cannot open the token store " + dir, err: err,
+			hint: "Set VIDEOAUTH_CONFIG_DIR to a directory only you can write."}
+	}
+	return st, nil
+}
+
+// settingsFor resolves a service's settings from flags, environment and the
+// config file.
+func (c *cli) settingsFor(name string) (settings, error) {
+	path, explicit := c.configPath, c.configPath != ""
+	if !explicit {
+		if p := c.getenv("VIDEOAUTH_CONFIG"); p != "" {
+			path, explicit = p, true
+		} else {
+			d, err := defaultDir(c.getenv)
+			if err != nil {
+				return settings{}, err
+			}
+			path = filepath.Join(d, "config.json")
+		}
+	}
+	file, err := loadConfig(path, explicit, c.err)
+	if err != nil {
+		return settings{}, err
+	}
+	return resolve(name, file, c.getenv, c.flags), nil
+}
+
+// open returns a session for service name. stored is the stored grant the
+// command will use (nil for login): it fixes Simkl's generation, and the
+// sandbox's fake is told of it.
+func (c *cli) open(ctx context.Context, name string, stored *videoauth.Token) (*session, error) {
+	if err := checkService(name); err != nil {
+		return nil, err
+	}
+	if c.scenario != "" && !c.sandbox {
+		return nil, usageErr("Add --sandbox, or drop --sandbox-scenario.", "--sandbox-scenario works only with --sandbox")
+	}
+	st, err := c.openStore()
+	if err != nil {
+		return nil, err
+	}
+	s := &session{name: name, store: st}
+	if c.sandbox {
+		sb, err := startSandbox(name, c.scenario)
+		if err != nil {
+			return nil, err
+		}
+		s.sb, s.clock, s.set = sb, sb.clock(), sb.settings(name, c.flags)
+	} else if s.set, err = c.settingsFor(name); err != nil {
+		return nil, err
+	}
+	if stored != nil && name == "simkl" {
+		s.set.Generation = videoauth.SimklGenerationOf(stored).String()
+		if c.sandbox {
+			s.set = s.sb.settings(name, settings{Generation: s.set.Generation, Scopes: c.flags.Scopes})
+		}
+	}
+	if err := s.build(c.version); err != nil {
+		s.close()
+		return nil, err
+	}
+	if s.sb != nil && stored != nil {
+		s.sb.restore(name, stored)
+	}
+	return s, nil
+}
+
+// openStored loads the stored grant of service name and opens its session.
+func (c *cli) openStored(ctx context.Context, name string) (*session, *videoauth.Token, error) {
+	if err := checkService(name); err != nil {
+		return nil, nil, err
+	}
+	st, err := c.openStore()
+	if err != nil {
+		return nil, nil, err
+	}
+	tok, err := st.Load(ctx, name)
+	if err != nil {
+		return nil, nil, explain(name, err)
+	}
+	s, err := c.open(ctx, name, tok)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, tok, nil
+}
+
+// close stops the sandbox's fakes, if any.
+func (s *session) close() {
+	if s.sb != nil {
+		s.sb.close()
+	}
+}
+
+// isTerminal reports whether w (or r) is a terminal.
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && termIsTerminal(file)
+}

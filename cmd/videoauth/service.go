@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/videoauth/videoauth"
+)
+
+// serviceNames are the services the tool signs in to, in the order help
+// lists them.
+var serviceNames = []string{"vimeo", "simkl", "viki"}
+
+// serviceInfo is what the tool knows of a service beyond the library.
+type serviceInfo struct {
+	apiURL   string // the real API base: curl resolves paths against it
+	register string // where a developer registers an app
+	flows    string // the login flows it offers, for messages
+}
+
+func infoOf(name string) serviceInfo {
+	switch name {
+	case "vimeo":
+		return serviceInfo{apiURL: videoauth.VimeoURL, register: "https://developer.vimeo.com/apps",
+			flows: "the browser (default), --device or --client"}
+	case "simkl":
+		return serviceInfo{apiURL: videoauth.SimklAPIURL, register: "https://simkl.com/settings/developer/",
+			flows: "the browser (default) or --device"}
+	case "viki":
+		return serviceInfo{apiURL: videoauth.VikiV3URL, register: "https://dev.viki.com",
+			flows: "--password, --facebook or --client"}
+	}
+	return serviceInfo{}
+}
+
+// checkService refuses a name that is not a service.
+func checkService(name string) error {
+	for _, s := range serviceNames {
+		if s == name {
+			return nil
+		}
+	}
+	return usageErr("The services are "+strings.Join(serviceNames, ", ")+".", "unknown service %q", name)
+}
+
+// session is one service, ready to use: its provider built from the
+// resolved settings (or the sandbox's fake) and the token store.
+type session struct {
+	name  string
+	set   settings
+	clock videoauth.Clock
+	store *videoauth.FileStore
+	sb    *sandbox // nil outside --sandbox
+	http  *http.Client
+
+	vimeo *videoauth.Vimeo
+	simkl *videoauth.Simkl
+	viki  *videoauth.Viki
+}
+
+// provider is the session's provider, whichever service it is.
+func (s *session) provider() videoauth.Provider {
+	switch {
+	case s.vimeo != nil:
+		return s.vimeo
+	case s.simkl != nil:
+		return s.simkl
+	}
+	return s.viki
+}
+
+// apiBase is the base URL API paths resolve against.
+func (s *session) apiBase() string {
+	if s.set.APIURL != "" {
+		return strings.TrimRight(s.set.APIURL, "/")
+	}
+	return infoOf(s.name).apiURL
+}
+
+// generation parses the Simkl generation setting; "" means V2.
+func generation(v string) (videoauth.SimklGeneration, error) {
+	switch strings.ToLower(v) {
+	case "", "v2", "2":
+		return videoauth.SimklV2, nil
+	case "v1", "1":
+		return videoauth.SimklV1, nil
+	}
+	return 0, &cliError{code: exitConfig, msg: fmt.Sprintf("unknown Simkl generation %q", v), hint: "Use v2 (the default) or v1."}
+}
+
+// build makes the session's provider. Missing credentials get an error
+// naming every place they can come from.
+func (s *session) build(version string) error {
+	set := s.set
+	if set.ClientID == "" {
+		return s.missing("client id", "CLIENT_ID")
+	}
+	app := videoauth.App{
+		ClientID: set.ClientID, ClientSecret: set.ClientSecret, Scopes: set.Scopes,
+		APIURL: set.APIURL, WebURL: set.WebURL, Clock: s.clock, HTTPClient: s.http,
+		AppName: set.AppName, AppVersion: set.AppVersion,
+	}
+	var err error
+	switch s.name {
+	case "vimeo":
+		s.vimeo, err = videoauth.NewVimeo(app)
+	case "simkl":
+		if app.AppName == "" {
+			app.AppName = "videoauth-cli"
+		}
+		if app.AppVersion == "" {
+			app.AppVersion = version
+		}
+		var gen videoauth.SimklGeneration
+		if gen, err = generation(set.Generation); err != nil {
+			return err
+		}
+		s.simkl, err = videoauth.NewSimkl(app, gen)
+	case "viki":
+		if set.ClientSecret == "" {
+			return s.missing("client secret", "CLIENT_SECRET")
+		}
+		s.viki, err = videoauth.NewViki(app)
+	}
+	if err != nil {
+		return &cliError{code: exitConfig, msg: "invalid " + s.name + " settings", err: err,
+			hint: "See `videoauth help config`."}
+	}
+	return nil
+}
+
+func (s *session) missing(what, suffix string) error {
+	flag := "--" + strings.ReplaceAll(what, " ", "-")
+	return &cliError{code: exitConfig, msg: fmt.Sprintf("no %s %s", s.name, what),
+		hint: fmt.Sprintf("Register an app at %s, then give its %s with %s, %s or the config file (`videoauth help config`). "+
+			"To try the tool without an app, add --sandbox.", infoOf(s.name).register, what, flag, envName(s.name, suffix))}
+}
+
+// source returns a Source for the stored grant tok that renews it the way
+// its grant allows, keeps it in the store, and never renews in the
+// background: a command-line run exits right after using the token, and a
+// renewal cut short could kill the printed token (Simkl V2) without saving
+// its successor.
+func (s *session) source(tok *videoauth.Token) *videoauth.Source {
+	var src *videoauth.Source
+	switch {
+	case s.vimeo != nil && tok.UserID == "":
+		src = s.vimeo.ClientCredentials(tok.Scopes...) // an app token: mint another
+		src.SetToken(tok)
+	case s.vimeo != nil:
+		src = s.vimeo.Source(tok)
+	case s.simkl != nil:
+		src = s.simkl.Source(tok)
+	case tok.UserID == "":
+		src = s.viki.ClientCredentials()
+		src.SetToken(tok)
+	default:
+		src = s.viki.Source(tok) // a password grant: renewing needs the user
+	}
+	src.Store, src.Key = s.store, s.name
+	src.RefreshAhead = 1 // nanosecond: see above
+	return src
+}
+
+// renewable reports whether the grant of tok can be renewed without the user.
+func (s *session) renewable(tok *videoauth.Token) bool { return renewableGrant(s.name, tok) }
+
+// load reads the stored grant of the session's service.
+func (s *session) load(ctx context.Context) (*videoauth.Token, error) {
+	tok, err := s.store.Load(ctx, s.name)
+	if err != nil {
+		return nil, explain(s.name, err)
+	}
+	return tok, nil
+}
