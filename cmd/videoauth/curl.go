@@ -130,6 +130,9 @@ func (s *session) resolveURL(target string) (*url.URL, error) {
 	if err != nil || u.Host == "" {
 		return nil, usageErr("Give a path such as /me, or a full URL on "+base+".", "%q is not a URL or a path", target)
 	}
+	if u.User != nil {
+		return nil, usageErr("Leave credentials out of the URL: videoauth adds the token.", "the URL carries a user name or password")
+	}
 	if !s.provider().Owns(u) {
 		return nil, usageErr("Give a path such as /me, or a full URL on "+base+".",
 			"%s is not on %s's API host %s; videoauth sends the token nowhere else", videoauth.RedactURL(u), s.name, base)

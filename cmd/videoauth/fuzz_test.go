@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/videoauth/videoauth"
+)
+
+// FuzzParseConfig: any file content gives a config or a typed error, never
+// a panic; a config names only known services and survives a round trip.
+func FuzzParseConfig(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"vimeo": {"client_id": "x", "client_secret": "y", "scopes": ["public"]}}`,
+		`{"simkl": {"generation": "v1"}}`, `{"viki": null}`, `null`, `{"vimeo": {"clientid": 1}}`, `[`, "",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := parseConfig("config.json", data)
+		if err != nil {
+			var ce *cliError
+			if !errors.As(err, &ce) || ce.code != exitConfig {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		for name := range cfg {
+			if !slices.Contains(serviceNames, name) {
+				t.Fatalf("unknown service %q accepted", name)
+			}
+		}
+		b, err := json.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := parseConfig("config.json", b)
+		if err != nil {
+			t.Fatalf("round trip: %v", err)
+		}
+		if len(again) != len(cfg) {
+			t.Fatalf("round trip lost services: %v vs %v", cfg, again)
+		}
+	})
+}
+
+// FuzzResolveURL: whatever the user types as curl's target, the tool
+// either refuses it with a usage error or sends it to the service's API
+// host: never anywhere else, where the token would follow.
+func FuzzResolveURL(f *testing.F) {
+	for _, s := range []string{
+		"/me", "/videos?query=a b", "https://api.vimeo.com/me", "https://api.vimeo.com.evil.example/me",
+		"https://evil.example/", "//evil.example/x", "http://api.vimeo.com/me", "https://API.VIMEO.COM/me",
+		"https://user:pw@api.vimeo.com/me", "/\\evil.example", "", "::", "https://api.vimeo.com@evil.example/",
+	} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	vimeo, err := videoauth.NewVimeo(videoauth.App{ClientID: "id", ClientSecret: "secret"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	fake, err := videoauth.NewVimeo(videoauth.App{ClientID: "id", ClientSecret: "secret", APIURL: "http://127.0.0.1:9"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, target string, inSandbox bool) {
+		s := &session{name: "vimeo", vimeo: vimeo}
+		if inSandbox {
+			s = &session{name: "vimeo", vimeo: fake, sb: &sandbox{}, set: settings{APIURL: "http://127.0.0.1:9"}}
+		}
+		u, err := s.resolveURL(target)
+		if err != nil {
+			var ce *cliError
+			if !errors.As(err, &ce) || ce.code != exitUsage {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		// What the transport will dial is the URL's host, as a client parses
+		// the string form again.
+		again, err := url.Parse(u.String())
+		if err != nil {
+			t.Fatalf("%q resolved to an unparsable %q", target, u)
+		}
+		want := "api.vimeo.com"
+		if inSandbox {
+			want = "127.0.0.1:9"
+		}
+		if !strings.EqualFold(again.Host, want) || again.User != nil {
+			t.Fatalf("%q resolved to host %q (user info %v)", target, again.Host, again.User)
+		}
+	})
+}
