@@ -160,7 +160,9 @@ func TestDeviceScreenCountdownOnATerminal(t *testing.T) {
 	s.show()
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "expires in 5:00") }, 5*time.Second, 10*time.Millisecond)
 	clock.Advance(73 * time.Second)
-	require.Eventually(t, func() bool { return strings.Contains(out.String(), "\r\033[KWaiting for approval… the code expires in 3:47") },
+	require.Eventually(t, func() bool {
+		return strings.Contains(out.String(), "\r\033[KWaiting for approval… the code expires in 3:47")
+	},
 		5*time.Second, 10*time.Millisecond, "the countdown is redrawn in place from the code's clock")
 	s.finish()
 	got := out.String()
