@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/videoauth/videoauth"
@@ -120,6 +121,9 @@ func explain(service string, err error) *cliError {
 		return &cliError{code: exitFailure, err: err, msg: service + " had a server error", hint: "Try again later."}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &cliError{code: exitFailure, err: err, msg: "timed out", hint: "Check your network and try again."}
+	case fromService && svcErr.Status == 0, errors.As(err, new(net.Error)):
+		return &cliError{code: exitFailure, err: err, msg: "cannot reach " + service,
+			hint: "Check your network connection (and HTTPS_PROXY if you use a proxy), then try again."}
 	}
 	return &cliError{code: exitFailure, err: err}
 }

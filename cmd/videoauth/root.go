@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -198,6 +197,9 @@ func (c *cli) open(ctx context.Context, name string, stored *videoauth.Token) (*
 			return nil, err
 		}
 		s.sb, s.clock, s.set = sb, sb.clock(), sb.settings(name, c.flags)
+		if c.flags.ClientID != "" || c.flags.ClientSecret != "" {
+			fmt.Fprintln(c.err, "Sandbox: the fake's own client id and secret are used; --client-id and --client-secret are ignored.")
+		}
 	} else if s.set, err = c.settingsFor(name); err != nil {
 		return nil, err
 	}
@@ -242,10 +244,4 @@ func (s *session) close() {
 	if s.sb != nil {
 		s.sb.close()
 	}
-}
-
-// isTerminal reports whether w (or r) is a terminal.
-func isTerminal(f any) bool {
-	file, ok := f.(*os.File)
-	return ok && termIsTerminal(file)
 }

@@ -11,6 +11,12 @@ import (
 	"golang.org/x/term"
 )
 
+// isTerminal reports whether f (an io.Reader or io.Writer) is a terminal.
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && termIsTerminal(file)
+}
+
 // termIsTerminal reports whether f is a terminal.
 func termIsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
