@@ -461,3 +461,13 @@ func TestSecretsAreNeverPrinted(t *testing.T) {
 	assert.Equal(t, exitConfig, rejected.code)
 	assert.Contains(t, rejected.err, "vimeo rejected the client id or secret")
 }
+
+func TestUnreachableService(t *testing.T) {
+	e := newEnv(t)
+	e["VIDEOAUTH_VIKI_CLIENT_ID"], e["VIDEOAUTH_VIKI_CLIENT_SECRET"] = "id", "secret"
+	e["VIDEOAUTH_VIKI_API_URL"] = "http://127.0.0.1:1" // nothing listens on port 1
+	r := e.run(t, "", "login", "viki", "--client")
+	assert.Equal(t, exitFailure, r.code)
+	assert.Contains(t, r.err, "videoauth: cannot reach viki (")
+	assert.Contains(t, r.err, "Check your network connection")
+}
