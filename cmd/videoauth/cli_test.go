@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,7 +74,7 @@ func TestCommandLineMistakes(t *testing.T) {
 		{"two services", []string{"verify", "vimeo", "simkl"}, exitUsage, "takes one service, got 2", ""},
 		{"unknown command", []string{"signin", "vimeo"}, exitUsage, "unknown command", "--help"},
 		{"unknown flag", []string{"login", "vimeo", "--devcie"}, exitUsage, "unknown flag: --devcie", "videoauth login --help"},
-		{"two flows", []string{"login", "vimeo", "--device", "--client"}, exitUsage, "none of the others can be", ""},
+		{"two flows", []string{"login", "vimeo", "--device", "--client"}, exitUsage, "none of the others can be", "videoauth login --help"},
 		{"scenario without sandbox", []string{"--sandbox-scenario", "deny", "login", "vimeo"}, exitUsage, "works only with --sandbox", ""},
 		{"unknown scenario", []string{"--sandbox", "--sandbox-scenario", "explode", "login", "vimeo"}, exitUsage, `unknown sandbox scenario "explode"`, "deny, expire, revoke"},
 		{"viki has no browser flow", []string{"--sandbox", "login", "viki"}, exitUsage, "viki has no browser sign-in", "--password, --facebook or --client"},
@@ -470,4 +471,25 @@ func TestUnreachableService(t *testing.T) {
 	assert.Equal(t, exitFailure, r.code)
 	assert.Contains(t, r.err, "videoauth: cannot reach viki (")
 	assert.Contains(t, r.err, "Check your network connection")
+}
+
+func TestReadmeShowsTheExitCodes(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	var want strings.Builder
+	want.WriteString("| code | meaning |\n|---|---|\n")
+	for _, e := range exitCodeTable {
+		fmt.Fprintf(&want, "| %d | %s |\n", e.code, e.meaning)
+	}
+	assert.Contains(t, string(readme), want.String(), "the README's exit-code table is the tool's")
+	help := newEnv(t).run(t, "", "--help")
+	assert.Contains(t, help.out, exitCodesHelp())
+	seen := map[int]bool{}
+	for _, e := range exitCodeTable {
+		assert.False(t, seen[e.code], "code %d explained twice", e.code)
+		seen[e.code] = true
+	}
+	for _, code := range []int{exitOK, exitFailure, exitUsage, exitConfig, exitSignIn, exitDenied, exitExpired, exitHTTP, exitInterrupted} {
+		assert.True(t, seen[code], "code %d is not explained", code)
+	}
 }

@@ -88,11 +88,7 @@ func (c *cli) curl(ctx context.Context, name, target string, o curlOptions) erro
 	client := videoauth.NewClient(s.provider(), s.source(tok))
 	resp, err := client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) && ue.Err != nil {
-			err = ue.Err // the URL is shown redacted by the library's own errors
-		}
-		return explain(name, err)
+		return explain(name, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	if o.verbose {
@@ -112,6 +108,16 @@ func (c *cli) curl(ctx context.Context, name, target string, o curlOptions) erro
 		io.WriteString(c.out, "\r\n")
 	}
 	return c.copyBody(resp, o)
+}
+
+// unwrapURLError drops net/http's *url.Error wrapper, which repeats the
+// request URL; the library's own errors show what matters, URLs redacted.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err
+	}
+	return err
 }
 
 // resolveURL turns a path into a URL on the service's API host, and checks

@@ -24,17 +24,32 @@ const (
 	exitInterrupted = 130 // interrupted (Ctrl-C)
 )
 
+// exitCodeTable explains each exit code; `videoauth --help` and the README
+// show it (a test keeps the README in step).
+var exitCodeTable = []struct {
+	code    int
+	meaning string
+}{
+	{exitOK, "success"},
+	{exitFailure, "the service or the network failed (try again later)"},
+	{exitUsage, "usage error: unknown service, flag or argument, or a flow the service lacks"},
+	{exitConfig, "configuration: client id or secret missing or rejected"},
+	{exitSignIn, "sign-in needed: not signed in, grant revoked or expired"},
+	{exitDenied, "sign-in refused: consent denied, wrong username or password"},
+	{exitExpired, "timed out: the device/PIN code or the browser sign-in expired"},
+	{exitHTTP, "curl --fail: the API answered an HTTP error"},
+	{exitInterrupted, "interrupted"},
+}
+
 // exitCodesHelp is the table shown by `videoauth --help`.
-const exitCodesHelp = `Exit codes:
-  0    success
-  1    the service or the network failed (try again later)
-  2    usage error: unknown service, flag or argument
-  3    configuration: client id or secret missing or rejected
-  4    sign-in needed: not signed in, grant revoked or expired
-  5    sign-in refused: consent denied, wrong username or password
-  6    timed out: the device/PIN code or the browser sign-in expired
-  22   curl --fail: the API answered an HTTP error
-  130  interrupted`
+func exitCodesHelp() string {
+	var b strings.Builder
+	b.WriteString("Exit codes:")
+	for _, e := range exitCodeTable {
+		fmt.Fprintf(&b, "\n  %-4d %s", e.code, e.meaning)
+	}
+	return b.String()
+}
 
 // cliError is an error the tool reports to the user: what went wrong, what to
 // do next, and the exit code. err, when set, is the cause; its text is shown

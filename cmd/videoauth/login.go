@@ -113,15 +113,15 @@ func (c *cli) loginPassword(ctx context.Context, s *session, o loginOptions) (*v
 		fmt.Fprintf(c.err, "Sandbox: the fake Viki's user is %q with password %q.\n", u, pw)
 	}
 	if o.facebook {
-		creds.FacebookToken, err = p.secret("Facebook access token: ")
+		creds.FacebookToken, err = p.secret(ctx, "Facebook access token: ")
 	} else {
 		creds.Username = o.username
 		if creds.Username == "" {
-			if creds.Username, err = p.line("Viki username: "); err != nil {
+			if creds.Username, err = p.line(ctx, "Viki username: "); err != nil {
 				return nil, err
 			}
 		}
-		creds.Password, err = p.secret("Password: ")
+		creds.Password, err = p.secret(ctx, "Password: ")
 	}
 	if err != nil {
 		return nil, err

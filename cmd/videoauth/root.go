@@ -41,11 +41,11 @@ func run(ctx context.Context, args []string, io stdio, getenv func(string) strin
 	root.SetIn(io.in)
 	root.SetOut(io.out)
 	root.SetErr(io.err)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
-	ce := c.explainRun(err)
+	ce := c.explainRun(cmd, err)
 	if ce.msg != "" || ce.err != nil {
 		fmt.Fprintln(io.err, "videoauth: "+ce.Error())
 	}
@@ -55,8 +55,8 @@ func run(ctx context.Context, args []string, io stdio, getenv func(string) strin
 	return ce.code
 }
 
-// explainRun types an error from cobra or a command.
-func (c *cli) explainRun(err error) *cliError {
+// explainRun types an error from cobra or from cmd.
+func (c *cli) explainRun(cmd *cobra.Command, err error) *cliError {
 	var ce *cliError
 	if errors.As(err, &ce) {
 		return ce
@@ -65,7 +65,11 @@ func (c *cli) explainRun(err error) *cliError {
 	msg := err.Error()
 	if strings.HasPrefix(msg, "unknown command") || strings.Contains(msg, "flag") ||
 		strings.Contains(msg, "arg(s)") || strings.Contains(msg, "argument") {
-		return usageErr("Run `videoauth --help` for usage.", "%s", msg)
+		path := "videoauth"
+		if cmd != nil {
+			path = cmd.CommandPath()
+		}
+		return usageErr("Run `"+path+" --help` for usage.", "%s", msg)
 	}
 	return explain("", err)
 }
@@ -95,7 +99,7 @@ them to curl or makes the request itself.
 Add --sandbox to any command to run it against built-in fakes of the
 services: no account, no network, consent approves itself.
 
-` + exitCodesHelp,
+` + exitCodesHelp(),
 		Version:       c.version,
 		SilenceErrors: true,
 		SilenceUsage:  true,

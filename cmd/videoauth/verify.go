@@ -55,7 +55,7 @@ func (c *cli) verify(ctx context.Context, name string) error {
 	}
 	resp, err := videoauth.NewClient(s.provider(), src).Do(req)
 	if err != nil {
-		return explain(name, err)
+		return explain(name, unwrapURLError(err))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
