@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -166,12 +165,3 @@ func (s *session) source(tok *videoauth.Token) *videoauth.Source {
 
 // renewable reports whether the grant of tok can be renewed without the user.
 func (s *session) renewable(tok *videoauth.Token) bool { return renewableGrant(s.name, tok) }
-
-// load reads the stored grant of the session's service.
-func (s *session) load(ctx context.Context) (*videoauth.Token, error) {
-	tok, err := s.store.Load(ctx, s.name)
-	if err != nil {
-		return nil, explain(s.name, err)
-	}
-	return tok, nil
-}
