@@ -60,7 +60,7 @@ Signing in again replaces the stored grant.`,
 }
 
 func (c *cli) login(ctx context.Context, name string, o loginOptions) error {
-	s, err := c.open(ctx, name, nil)
+	s, err := c.open(name)
 	if err != nil {
 		return err
 	}

@@ -180,47 +180,16 @@ func (c *cli) settingsFor(name string) (settings, error) {
 	return resolve(name, file, c.getenv, c.flags), nil
 }
 
-// open returns a session for service name. stored is the stored grant the
-// command will use (nil for login): it fixes Simkl's generation, and the
-// sandbox's fake is told of it.
-func (c *cli) open(ctx context.Context, name string, stored *videoauth.Token) (*session, error) {
+// open returns a session for service name, for a new sign-in.
+func (c *cli) open(name string) (*session, error) {
 	if err := checkService(name); err != nil {
 		return nil, err
-	}
-	if c.scenario != "" && !c.sandbox {
-		return nil, usageErr("Add --sandbox, or drop --sandbox-scenario.", "--sandbox-scenario works only with --sandbox")
 	}
 	st, err := c.openStore()
 	if err != nil {
 		return nil, err
 	}
-	s := &session{name: name, store: st}
-	if c.sandbox {
-		sb, err := startSandbox(name, c.scenario)
-		if err != nil {
-			return nil, err
-		}
-		s.sb, s.clock, s.set = sb, sb.clock(), sb.settings(name, c.flags)
-		if c.flags.ClientID != "" || c.flags.ClientSecret != "" {
-			fmt.Fprintln(c.err, "Sandbox: the fake's own client id and secret are used; --client-id and --client-secret are ignored.")
-		}
-	} else if s.set, err = c.settingsFor(name); err != nil {
-		return nil, err
-	}
-	if stored != nil && name == "simkl" {
-		s.set.Generation = videoauth.SimklGenerationOf(stored).String()
-		if c.sandbox {
-			s.set = s.sb.settings(name, settings{Generation: s.set.Generation, Scopes: c.flags.Scopes})
-		}
-	}
-	if err := s.build(c.version); err != nil {
-		s.close()
-		return nil, err
-	}
-	if s.sb != nil && stored != nil {
-		s.sb.restore(name, stored)
-	}
-	return s, nil
+	return c.openWith(st, name, nil)
 }
 
 // openStored loads the stored grant of service name and opens its session.
@@ -236,11 +205,52 @@ func (c *cli) openStored(ctx context.Context, name string) (*session, *videoauth
 	if err != nil {
 		return nil, nil, explain(name, err)
 	}
-	s, err := c.open(ctx, name, tok)
+	s, err := c.openWith(st, name, tok)
 	if err != nil {
 		return nil, nil, err
 	}
 	return s, tok, nil
+}
+
+// openWith builds the session of service name over the store st. stored is
+// the grant the command will use (nil for a sign-in): it fixes Simkl's
+// generation, and the sandbox's fake is told of it.
+func (c *cli) openWith(st *videoauth.FileStore, name string, stored *videoauth.Token) (*session, error) {
+	if c.scenario != "" && !c.sandbox {
+		return nil, usageErr("Add --sandbox, or drop --sandbox-scenario.", "--sandbox-scenario works only with --sandbox")
+	}
+	flags := c.flags
+	if stored != nil && name == "simkl" {
+		flags.Generation = videoauth.SimklGenerationOf(stored).String()
+	}
+	s := &session{name: name, store: st}
+	if c.sandbox {
+		sb, err := startSandbox(name, c.scenario)
+		if err != nil {
+			return nil, err
+		}
+		s.sb, s.clock, s.set = sb, sb.clock(), sb.settings(name, flags)
+		if c.flags.ClientID != "" || c.flags.ClientSecret != "" {
+			fmt.Fprintln(c.err, "Sandbox: the fake's own client id and secret are used; --client-id and --client-secret are ignored.")
+		}
+	} else {
+		set, err := c.settingsFor(name)
+		if err != nil {
+			return nil, err
+		}
+		if flags.Generation != "" {
+			set.Generation = flags.Generation
+		}
+		s.set = set
+	}
+	if err := s.build(c.version); err != nil {
+		s.close()
+		return nil, err
+	}
+	if s.sb != nil && stored != nil {
+		s.sb.restore(name, stored)
+	}
+	return s, nil
 }
 
 // close stops the sandbox's fakes, if any.
