@@ -36,7 +36,9 @@
 // test, moves time for both without sleeping. RestoreToken (RestoreV3Token
 // for Viki) makes a new fake accept tokens an earlier one issued, so tokens
 // saved on disk outlive the fake that issued them. All methods are safe for
-// concurrent use.
+// concurrent use. Authorization and device codes expire and are single
+// use; every table of codes, sessions and tokens is bounded, expired
+// entries going first, so a fake can serve a long benchmark.
 //
 // The package depends on the standard library only; it does not import
 // github.com/videoauth/videoauth, so it can test any client of these

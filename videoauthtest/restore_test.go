@@ -533,7 +533,7 @@ func TestSimklRestoreTokenV2NoRefresh(t *testing.T) {
 func TestSimklRestoreTokenV2NoRefreshRoom(t *testing.T) {
 	s, c := rsSimkl(t)
 	s.RestoreToken(true, "simkl_at_long", "", rsStart.Add(365*24*time.Hour))
-	for range simklMaxEntries - 1 {
+	for range maxEntries - 1 {
 		s.IssueToken(true)
 	}
 	c.Advance(simklRefreshTTL + time.Hour) // every issued grant is dead

@@ -49,7 +49,6 @@ const (
 	simklRetryAfter  = "7"
 	simklMaxBody     = 1 << 20
 	simklMaxAPIBody  = 8 << 20
-	simklMaxEntries  = 4096 // [I] bound of every map of codes, grants and tokens
 
 	simklScopeRead  = "media:read"
 	simklScopeWrite = "media:write"
@@ -937,7 +936,7 @@ func (s *Simkl) pinJSON(userCode string) simklPINJSON {
 }
 
 func (s *Simkl) newPINLocked(now time.Time) string {
-	simklMakeRoom(s.pins, func(p *simklPIN) bool { return !now.Before(p.expires) }, nil)
+	makeRoom(s.pins, func(p *simklPIN) bool { return !now.Before(p.expires) }, nil)
 	var code string
 	for code == "" || s.pins[code] != nil {
 		code = simklUserCode(5)
@@ -1087,7 +1086,7 @@ func (s *Simkl) newGrantLocked(now time.Time, scope string) *simklGrant {
 // addGrantLocked stores g under its refresh and access tokens, making room
 // for it, and returns it.
 func (s *Simkl) addGrantLocked(now time.Time, g *simklGrant) *simklGrant {
-	simklMakeRoom(s.grants, func(g *simklGrant) bool { return !now.Before(g.refreshExpiry) },
+	makeRoom(s.grants, func(g *simklGrant) bool { return !now.Before(g.refreshExpiry) },
 		func(g *simklGrant) { delete(s.access, g.access) })
 	s.grants[g.refresh] = g
 	s.access[g.access] = g
@@ -1125,7 +1124,7 @@ func (s *Simkl) v2Refresh(w http.ResponseWriter, f url.Values) {
 		// stays (non-rotating) and its 180 days restart (sliding). [I] a
 		// scope parameter is ignored: the grant keeps its scope.
 		delete(s.access, g.access)
-		simklMakeRoom(s.killed, func(exp time.Time) bool { return !now.Before(exp) }, nil)
+		makeRoom(s.killed, func(exp time.Time) bool { return !now.Before(exp) }, nil)
 		s.killed[g.access] = g.accessExpires
 		g.access = "simkl_at_" + randomHex(24)
 		g.accessExpires = now.Add(simklAccessTTL)
@@ -1152,7 +1151,7 @@ func (s *Simkl) v2Device(w http.ResponseWriter, app simklApp, b simklBody) {
 	dev.scope = s.withholdLocked(dev.scope)
 	now := s.nowLocked()
 	dev.expires = now.Add(simklDeviceTTL)
-	simklMakeRoom(s.devices, func(d *simklDevice) bool { return !now.Before(d.expires) }, nil)
+	makeRoom(s.devices, func(d *simklDevice) bool { return !now.Before(d.expires) }, nil)
 	for dev.userCode == "" || s.deviceUserCodeTakenLocked(dev.userCode) {
 		dev.userCode = simklUserCode(8) // [I] 8 characters, no dash
 	}
@@ -1280,32 +1279,6 @@ func simklUserCode(n int) string {
 		b[i] = userCodeAlphabet[b[i]%byte(len(userCodeAlphabet))]
 	}
 	return string(b)
-}
-
-// simklMakeRoom makes room in m for one more entry: when m is full it drops
-// the dead entries, then arbitrary ones. drop, if not nil, sees each dropped
-// value.
-func simklMakeRoom[V any](m map[string]V, dead func(V) bool, drop func(V)) {
-	if len(m) < simklMaxEntries {
-		return
-	}
-	for k, v := range m {
-		if dead(v) {
-			delete(m, k)
-			if drop != nil {
-				drop(v)
-			}
-		}
-	}
-	for k, v := range m {
-		if len(m) < simklMaxEntries {
-			break
-		}
-		delete(m, k)
-		if drop != nil {
-			drop(v)
-		}
-	}
 }
 
 // simklUserToken is what an API call's bearer token turned out to be.
@@ -1524,7 +1497,7 @@ func (s *Simkl) v1Authorize(w http.ResponseWriter, q url.Values, app simklApp, d
 	code := randomHex(16)
 	s.mu.Lock()
 	now := s.nowLocked()
-	simklMakeRoom(s.codes, func(c *simklCode) bool { return !now.Before(c.expires) }, nil)
+	makeRoom(s.codes, func(c *simklCode) bool { return !now.Before(c.expires) }, nil)
 	s.codes[code] = &simklCode{redirectURI: q.Get("redirect_uri"), challenge: challenge, method: method, expires: now.Add(simklCodeTTL)}
 	s.mu.Unlock()
 	params := "code=" + code
@@ -1566,7 +1539,7 @@ func (s *Simkl) v2Authorize(w http.ResponseWriter, q url.Values, app simklApp, d
 	code := randomHex(16)
 	s.mu.Lock()
 	now := s.nowLocked()
-	simklMakeRoom(s.codes, func(c *simklCode) bool { return !now.Before(c.expires) }, nil)
+	makeRoom(s.codes, func(c *simklCode) bool { return !now.Before(c.expires) }, nil)
 	s.codes[code] = &simklCode{
 		v2:          true,
 		redirectURI: q.Get("redirect_uri"),

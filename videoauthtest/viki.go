@@ -406,7 +406,9 @@ func (v *Viki) mintV3(user bool) string {
 	access := randomHex(32) // [S] 64 hex digits
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.v3Tokens[access] = vikiV3Token{user: user, expires: v.nowLocked().Add(vikiV3TTL)}
+	now := v.nowLocked()
+	dropDead(v.v3Tokens, func(t vikiV3Token) bool { return !now.Before(t.expires) }, nil)
+	v.v3Tokens[access] = vikiV3Token{user: user, expires: now.Add(vikiV3TTL)}
 	return access
 }
 
@@ -414,7 +416,9 @@ func (v *Viki) openSession() string {
 	tok := randomHex(16) // [I] length
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.sessions[tok] = v.nowLocked().Add(vikiSessionTTL)
+	now := v.nowLocked()
+	dropDead(v.sessions, func(exp time.Time) bool { return !now.Before(exp) }, nil)
+	v.sessions[tok] = now.Add(vikiSessionTTL)
 	return tok
 }
 

@@ -39,6 +39,7 @@ const (
 	userType  = "application/vnd.vimeo.user+json"
 	videoType = "application/vnd.vimeo.video+json"
 
+	codeTTL        = 10 * time.Minute   // [I] RFC 6749 §4.1.2's recommended most; Vimeo's own is unpublished
 	deviceTTL      = 300 * time.Second  // [I] expires_in of a device code
 	deviceInterval = 5                  // [I] seconds between device polls
 	implicitTTL    = 3600 * time.Second // [C] seed: expires_in=3600 in the example
@@ -89,6 +90,7 @@ type token struct {
 // authCode is an authorization code waiting for its exchange.
 type authCode struct {
 	redirectURI, scope, challenge, method string
+	expires                               time.Time
 }
 
 type deviceState int
@@ -527,7 +529,9 @@ func (v *Vimeo) authorize(w http.ResponseWriter, r *http.Request) {
 	case rt == "code":
 		code := randomHex(16)
 		v.mu.Lock()
-		v.codes[code] = authCode{redirectURI: q.Get("redirect_uri"), scope: scope, challenge: q.Get("code_challenge"), method: method}
+		now := v.now()
+		makeRoom(v.codes, func(c authCode) bool { return !now.Before(c.expires) }, nil)
+		v.codes[code] = authCode{redirectURI: q.Get("redirect_uri"), scope: scope, challenge: q.Get("code_challenge"), method: method, expires: now.Add(codeTTL)}
 		v.mu.Unlock()
 		params = "code=" + code + "&state=" + url.QueryEscape(state)
 	default: // implicit: [C] seed example, parameters in this order
@@ -558,6 +562,7 @@ func (v *Vimeo) exchange(w http.ResponseWriter, form url.Values) {
 	v.mu.Lock()
 	c, ok := v.codes[form.Get("code")]
 	delete(v.codes, form.Get("code")) // [I] single use, even when this attempt fails
+	ok = ok && v.now().Before(c.expires)
 	v.mu.Unlock()
 	switch {
 	case !ok:
@@ -591,7 +596,9 @@ func (v *Vimeo) deviceStart(w http.ResponseWriter, form url.Values) {
 	deviceCode := randomHex(16)
 	d := &device{scope: grantScopes(form.Get("scope"), "public")} // [I] default scope
 	v.mu.Lock()
-	d.expires = v.now().Add(deviceTTL)
+	now := v.now()
+	makeRoom(v.devices, func(d *device) bool { return !now.Before(d.expires) }, nil)
+	d.expires = now.Add(deviceTTL)
 	for d.userCode == "" || v.userCodeTaken(d.userCode) {
 		d.userCode = newUserCode()
 	}
@@ -637,8 +644,7 @@ func (v *Vimeo) devicePoll(w http.ResponseWriter, form url.Values) {
 		if state == deviceApproved && !expired {
 			delete(v.devices, deviceCode) // the code is gone once it yields its token
 			t = token{scope: d.scope, user: true}
-			access = randomHex(16)
-			v.tokens[access] = t
+			access = v.mintLocked(t)
 		}
 	}
 	v.mu.Unlock()
@@ -781,9 +787,18 @@ func (v *Vimeo) lookup(access string) (token, bool) {
 }
 
 func (v *Vimeo) mint(t token) string {
-	access := randomHex(16)
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	return v.mintLocked(t)
+}
+
+// mintLocked issues t under a new access token; v.mu is held. Expired
+// tokens are forgotten once the table is full; live ones never are, as
+// Vimeo's tokens live until they are revoked.
+func (v *Vimeo) mintLocked(t token) string {
+	access := randomHex(16)
+	now := v.now()
+	dropDead(v.tokens, func(t token) bool { return !t.expires.IsZero() && !now.Before(t.expires) }, nil)
 	v.tokens[access] = t
 	return access
 }
