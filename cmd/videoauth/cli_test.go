@@ -126,6 +126,7 @@ func TestSandboxSession(t *testing.T) {
 	v := e.run(t, "", "--sandbox", "verify", "vimeo")
 	require.Equal(t, exitOK, v.code, v.err)
 	assert.Contains(t, v.out, "vimeo: the token works: GET /oauth/verify answered 200 OK.")
+	assert.Contains(t, v.out, "account: Fake User (id 4242)")
 	assert.Contains(t, v.out, "scopes:  public private")
 
 	list := e.run(t, "", "--sandbox", "list")
@@ -164,6 +165,7 @@ func TestSandboxViki(t *testing.T) {
 	v := e.run(t, "", "--sandbox", "verify", "viki")
 	require.Equal(t, exitOK, v.code, v.err)
 	assert.Contains(t, v.out, "GET /v3/users/1u.json answered 200 OK")
+	assert.Contains(t, v.out, "account: fan (id 1u)")
 	c := e.run(t, "", "--sandbox", "curl", "viki", "/v3/movies.json")
 	require.Equal(t, exitOK, c.code, c.err)
 	assert.Contains(t, c.out, "Fake Movie 101")
@@ -188,6 +190,7 @@ func TestSandboxViki(t *testing.T) {
 	v = e.run(t, "", "--sandbox", "verify", "viki")
 	require.Equal(t, exitOK, v.code, v.err)
 	assert.Contains(t, v.out, "GET /v3/movies.json answered 200 OK")
+	assert.NotContains(t, v.out, "account:", "an app token names no account")
 }
 
 func TestSandboxScenarios(t *testing.T) {
@@ -216,6 +219,9 @@ func TestSandboxScenarios(t *testing.T) {
 		for _, args := range [][]string{{"curl", "simkl", "/users/settings"}, {"verify", "simkl"}} {
 			ok := e.run(t, "", append([]string{"--sandbox"}, args...)...)
 			require.Equal(t, exitOK, ok.code, ok.err)
+			if args[0] == "verify" {
+				assert.Contains(t, ok.out, "account: Fake User (id 4242)")
+			}
 			r := e.run(t, "", append([]string{"--sandbox", "--sandbox-scenario", "revoke"}, args...)...)
 			assert.Equal(t, exitSignIn, r.code, r.err)
 			assert.Contains(t, r.err, "the stored simkl grant is no longer valid")

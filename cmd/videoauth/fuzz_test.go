@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/videoauth/videoauth"
 )
@@ -93,6 +95,28 @@ func FuzzResolveURL(f *testing.F) {
 		}
 		if !strings.EqualFold(again.Host, want) || again.User != nil {
 			t.Fatalf("%q resolved to host %q (user info %v)", target, again.Host, again.User)
+		}
+	})
+}
+
+// FuzzWhoOf: whatever a service answers verify's probe with, the account
+// line is printable text of bounded length, never a panic.
+func FuzzWhoOf(f *testing.F) {
+	for _, s := range []string{
+		`{"access_token":"t","user":{"uri":"/users/42","name":"Ann"}}`, `{"user":{"name":"Bo"},"account":{"id":4242}}`,
+		`{"id":"1u","username":"fan"}`, `{"user":{"name":"\u001b[2J\u202e"}}`, `[]`, `null`, `{"account":{"id":1e400}}`,
+	} {
+		f.Add(uint8(0), s)
+	}
+	f.Fuzz(func(t *testing.T, which uint8, body string) {
+		got := whoOf(serviceNames[int(which)%len(serviceNames)], []byte(body))
+		for _, r := range got {
+			if !unicode.IsPrint(r) {
+				t.Fatalf("unprintable %U in %q", r, got)
+			}
+		}
+		if n := utf8.RuneCountInString(got); n > 2*(maxShown+1)+len(" (id )") {
+			t.Fatalf("%d runes: %q", n, got)
 		}
 	})
 }

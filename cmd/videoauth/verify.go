@@ -16,8 +16,9 @@ func (c *cli) verifyCmd() *cobra.Command {
 		Short: "Check with the service that the stored grant works",
 		Long: `Ask the service whether the stored token works, with one cheap
 authenticated request (Vimeo: GET /oauth/verify; Simkl: GET /users/settings;
-Viki: GET /v3/users/<id>.json or /v3/movies.json). An expired token is
-renewed first when its grant allows. Exits 0 when the service accepts it and
+Viki: GET /v3/users/<id>.json or /v3/movies.json), and show the account the
+service names in its answer. An expired token is renewed first when its
+grant allows. Exits 0 when the service accepts it and
 4 when the grant is gone.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return c.verify(cmd.Context(), args[0]) },
 	}
@@ -57,7 +58,7 @@ func (c *cli) verify(ctx context.Context, name string) error {
 	if err != nil {
 		return explain(name, unwrapURLError(err))
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	if err := videoauth.CheckResponse(s.provider(), resp); err != nil {
 		return explain(name, err)
@@ -71,6 +72,9 @@ func (c *cli) verify(ctx context.Context, name string) error {
 		cur = tok
 	}
 	fmt.Fprintf(c.out, "%s: the token works%s: GET %s answered %s.\n", name, renewed, path, resp.Status)
+	if who := whoOf(name, body); who != "" {
+		fmt.Fprintf(c.out, "  account: %s\n", who)
+	}
 	fmt.Fprintf(c.out, "  grant:   %s\n  expires: %s\n", grantKind(name, cur), expiryText(cur, nowOf(s.clock)))
 	if len(cur.Scopes) > 0 {
 		fmt.Fprintf(c.out, "  scopes:  %s\n", joinScopes(cur.Scopes))
