@@ -88,7 +88,7 @@ func (c *cli) list(ctx context.Context, asJSON bool) error {
 		if i.Expiry != nil {
 			exp = expiryText(&videoauth.Token{Expiry: *i.Expiry}, now)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", i.Service, i.Grant, dash(i.UserID), dash(joinScopes(i.Scopes)), exp, yesNo(i.Renewable))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", i.Service, i.Grant, dash(shown(i.UserID)), dash(joinScopes(i.Scopes)), exp, yesNo(i.Renewable))
 	}
 	return tw.Flush()
 }
@@ -140,7 +140,17 @@ func roughDuration(d time.Duration) string {
 	return fmt.Sprintf("%ds", int(d/time.Second))
 }
 
-func joinScopes(s []string) string { return strings.Join(s, " ") }
+// joinScopes is scopes as printed: they came from the service, so each
+// goes through shown.
+func joinScopes(scopes []string) string {
+	out := make([]string, 0, len(scopes))
+	for _, s := range scopes {
+		if s = shown(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, " ")
+}
 
 func dash(s string) string {
 	if s == "" {

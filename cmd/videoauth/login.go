@@ -145,6 +145,13 @@ func (c *cli) loginDevice(ctx context.Context, s *session) (*videoauth.Token, er
 	if err != nil {
 		return nil, err
 	}
+	// RFC 8628 §5.4: the user must see where they are sent, as the service
+	// sent it; the tool will not alter it, nor pass control characters to
+	// the terminal.
+	if !printable(dc.UserCode) || !printable(dc.VerificationURI) || !printable(dc.VerificationURIComplete) {
+		return nil, &cliError{code: exitFailure, msg: s.name + " sent a code or verification URL with control characters; it is not shown",
+			hint: "Nothing was stored. Try again later, or sign in in the browser: `videoauth login " + s.name + "`."}
+	}
 	screen := &deviceScreen{w: c.err, tty: isTerminal(c.err), service: s.name, dc: dc, clock: s.clock}
 	screen.show()
 	waitCtx, cancel := context.WithCancel(ctx)
@@ -236,11 +243,11 @@ func (c *cli) storedWhere() string {
 // when. It never includes a token.
 func describeGrant(service string, tok *videoauth.Token) string {
 	parts := []string{grantKind(service, tok) + " grant"}
-	if tok.UserID != "" {
-		parts = append(parts, "user id "+tok.UserID)
+	if id := shown(tok.UserID); id != "" {
+		parts = append(parts, "user id "+id)
 	}
-	if len(tok.Scopes) > 0 {
-		parts = append(parts, "scopes: "+strings.Join(tok.Scopes, " "))
+	if s := joinScopes(tok.Scopes); s != "" {
+		parts = append(parts, "scopes: "+s)
 	}
 	return ": " + strings.Join(parts, ", ") + "."
 }

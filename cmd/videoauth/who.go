@@ -90,3 +90,13 @@ func shown(s string) string {
 	}
 	return b.String()
 }
+
+// printable reports whether s has printable characters only (and spaces).
+func printable(s string) bool {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
