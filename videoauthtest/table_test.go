@@ -41,17 +41,30 @@ func TestMakeRoom(t *testing.T) {
 }
 
 func TestDropDead(t *testing.T) {
-	dead := func(n int) bool { return n < 0 }
+	sweeps := 0
+	dead := func(n int) bool { sweeps++; return n < 0 }
 	m := map[string]int{}
-	for i := range maxEntries {
+	at := 0
+	for i := range maxEntries - 1 {
 		m[fmt.Sprint(i)] = i
+		dropDead(m, &at, dead)
 	}
-	dropDead(m, dead, nil)
-	require.Equal(t, maxEntries, len(m), "live entries are never dropped")
+	require.Zero(t, sweeps, "a table with room is not swept")
 	m["x"] = -1
-	dropDead(m, dead, nil)
-	require.Equal(t, maxEntries, len(m))
+	dropDead(m, &at, dead)
+	require.Equal(t, maxEntries-1, len(m), "the dead entry went, every live one stayed")
 	require.NotContains(t, m, "x")
+	require.Equal(t, 2*(maxEntries-1), at, "the next sweep waits until the live entries double")
+
+	// A table of live entries is swept once per doubling: inserting n
+	// entries calls dead O(n) times, not O(n²).
+	sweeps = 0
+	for i := range 3 * maxEntries {
+		m[fmt.Sprint("live", i)] = i
+		dropDead(m, &at, dead)
+	}
+	require.Equal(t, 4*maxEntries-1, len(m), "live entries are never dropped")
+	require.Less(t, sweeps, 2*len(m), "%d calls of dead for %d entries", sweeps, len(m))
 }
 
 // TestVimeoCodeExpires: an authorization code not exchanged within

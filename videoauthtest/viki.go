@@ -129,6 +129,8 @@ type Viki struct {
 	sessions    map[string]time.Time // session token → expiry
 	watchlist   []json.RawMessage
 
+	sweepV3, sweepSessions int // the sizes at which v3Tokens and sessions are next swept (dropDead)
+
 	mints, tokenCalls, apiCalls, signedCalls, badSignatures, staleTimestamps, logins int
 	lastTokenForm                                                                    url.Values
 	lastRequest                                                                      *http.Request
@@ -407,7 +409,7 @@ func (v *Viki) mintV3(user bool) string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	now := v.nowLocked()
-	dropDead(v.v3Tokens, func(t vikiV3Token) bool { return !now.Before(t.expires) }, nil)
+	dropDead(v.v3Tokens, &v.sweepV3, func(t vikiV3Token) bool { return !now.Before(t.expires) })
 	v.v3Tokens[access] = vikiV3Token{user: user, expires: now.Add(vikiV3TTL)}
 	return access
 }
@@ -417,7 +419,7 @@ func (v *Viki) openSession() string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	now := v.nowLocked()
-	dropDead(v.sessions, func(exp time.Time) bool { return !now.Before(exp) }, nil)
+	dropDead(v.sessions, &v.sweepSessions, func(exp time.Time) bool { return !now.Before(exp) })
 	v.sessions[tok] = now.Add(vikiSessionTTL)
 	return tok
 }

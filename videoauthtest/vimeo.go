@@ -75,6 +75,8 @@ type Vimeo struct {
 	failMode FailMode
 	latency  time.Duration
 
+	sweepTokens int // the size at which tokens is next swept (dropDead)
+
 	mints, tokenCalls, exchanges, devicePolls, apiCalls, missingAccept int
 	apiBodies                                                          [][]byte
 	lastTokenForm, lastAuthorizeQuery                                  url.Values
@@ -798,7 +800,7 @@ func (v *Vimeo) mint(t token) string {
 func (v *Vimeo) mintLocked(t token) string {
 	access := randomHex(16)
 	now := v.now()
-	dropDead(v.tokens, func(t token) bool { return !t.expires.IsZero() && !now.Before(t.expires) }, nil)
+	dropDead(v.tokens, &v.sweepTokens, func(t token) bool { return !t.expires.IsZero() && !now.Before(t.expires) })
 	v.tokens[access] = t
 	return access
 }
