@@ -13,14 +13,7 @@ func makeRoom[V any](m map[string]V, dead func(V) bool, drop func(V)) {
 	if len(m) < maxEntries {
 		return
 	}
-	for k, v := range m {
-		if dead(v) {
-			delete(m, k)
-			if drop != nil {
-				drop(v)
-			}
-		}
-	}
+	sweep(m, dead, drop)
 	for k, v := range m {
 		if len(m) < maxEntries {
 			break
@@ -42,10 +35,18 @@ func dropDead[V any](m map[string]V, at *int, dead func(V) bool) {
 	if len(m) < max(*at, maxEntries) {
 		return
 	}
+	sweep(m, dead, nil)
+	*at = max(2*len(m), maxEntries)
+}
+
+// sweep drops m's dead entries; drop, if not nil, sees each.
+func sweep[V any](m map[string]V, dead func(V) bool, drop func(V)) {
 	for k, v := range m {
 		if dead(v) {
 			delete(m, k)
+			if drop != nil {
+				drop(v)
+			}
 		}
 	}
-	*at = max(2*len(m), maxEntries)
 }
