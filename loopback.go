@@ -36,9 +36,21 @@ type CodeFlow interface {
 type LoopbackConfig struct {
 	// Open shows authURL to the user: opens the system browser (never an
 	// embedded web view, RFC 8252 §8.12: the app could read the user's
-	// password from it) or prints it. Required. Open runs concurrently with
-	// the listener, so it may block until the browser has been redirected
-	// back; Loopback waits for it to return before returning itself.
+	// password from it) or prints it. Required.
+	//
+	// Open runs on a goroutine of its own while Loopback serves the
+	// callback and watches ctx and the timeout, so it may block (xdg-open
+	// can wait until the browser exits) without holding Loopback up. An
+	// error Open returns while Loopback is still waiting for the callback
+	// ends the flow and is returned; an error it returns after that is
+	// ignored. Once Loopback is done (token, denial, failed exchange,
+	// timeout, listener failure) it waits at most one second more for Open
+	// to return, and not at all once ctx is cancelled; then it returns
+	// without waiting for Open, which keeps running: a blocked Open cannot
+	// be stopped from outside. Open gets no context of its own, so an Open
+	// that may block should honour the ctx given to Loopback, captured by
+	// the closure (for example by running the launcher with
+	// exec.CommandContext), and return once it is cancelled.
 	Open func(authURL string) error
 	// Path is the callback path, default "/callback". It is part of the
 	// redirect URI the service matches exactly (RFC 8252 §8.4).
@@ -51,8 +63,12 @@ type LoopbackConfig struct {
 	// is reported as ErrAccessDenied (Simkl V1 signals denial by never
 	// coming back).
 	Timeout time.Duration
-	// Clock for the timeout; nil = real.
+	// Clock for the timeout; nil = real. The wait for Open after the flow
+	// has ended is real time, not Clock.
 	Clock Clock
+
+	// openGrace replaces loopbackOpenGrace when positive (tests).
+	openGrace time.Duration
 }
 
 const (
@@ -70,6 +86,13 @@ const (
 	// loopbackPageWriteTimeout bounds writing the outcome page, so a local
 	// client that never reads cannot hold Loopback open.
 	loopbackPageWriteTimeout = 10 * time.Second
+	// loopbackOpenGrace is how long Loopback, done for any reason but ctx
+	// cancellation, still waits for an Open that has not returned: long
+	// enough that an Open about to return (a browser launcher that has just
+	// handed over, a test's browser reading its page) is waited for, short
+	// enough that one that blocks until the browser exits barely delays
+	// the result.
+	loopbackOpenGrace = time.Second
 	// loopbackMaxDescription caps the service's error_description shown on
 	// the denial page.
 	loopbackMaxDescription = 300
@@ -84,7 +107,9 @@ const (
 // It listens on the loopback address literal only, never on "localhost" or
 // all interfaces (RFC 8252 §8.3), opens the port only for this request and
 // closes it on every way out: token, denial, failed exchange, timeout, ctx
-// cancellation or an Open error. No goroutine it started outlives the call.
+// cancellation or an Open error. Open cannot delay any of these beyond a
+// short grace (see LoopbackConfig.Open), and no goroutine Loopback started
+// outlives the call except one still running an Open that has not returned.
 //
 // Requests to other paths get a 404 and requests with a missing or wrong
 // state a 400; neither ends the flow, so a stray request from another local
@@ -158,6 +183,8 @@ func Loopback(ctx context.Context, flow CodeFlow, cfg LoopbackConfig) (*Token, e
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	// Buffered: the goroutine never blocks on it, so an Open that returns
+	// after Loopback has given up on it still lets the goroutine end.
 	opened := make(chan error, 1)
 	go func() { opened <- cfg.Open(ar.URL) }()
 	expired := clock.After(timeout)
@@ -211,8 +238,21 @@ wait:
 		<-served
 	}
 	conns.Wait()
+	// An Open still running gets a short grace, none once ctx is cancelled,
+	// and is then left running (it cannot be stopped); whatever it returns
+	// now comes too late to change the outcome.
 	if !openDone {
-		<-opened
+		grace := cfg.openGrace
+		if grace <= 0 {
+			grace = loopbackOpenGrace
+		}
+		t := time.NewTimer(grace)
+		select {
+		case <-opened:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
 	}
 	return tok, err
 }

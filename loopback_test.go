@@ -605,10 +605,12 @@ func TestLoopback(t *testing.T) {
 			err error
 		}
 		res := make(chan result, 1)
+		browsed := make(chan struct{})
 		go func() {
 			tok, err := Loopback(ctx, e.flow, LoopbackConfig{
 				Clock: e.clock,
 				Open: func(authURL string) error {
+					defer close(browsed)
 					var err error
 					if redirect, _, err = lbAuth(authURL); err != nil {
 						return err
@@ -624,6 +626,9 @@ func TestLoopback(t *testing.T) {
 		r := <-res
 		require.ErrorIs(t, r.err, context.Canceled)
 		require.Nil(t, r.tok)
+		// Once ctx is cancelled Loopback does not wait for Open: wait for
+		// the browser here before reading what it saw.
+		require.NoError(t, lbWait(browsed, "the browser to get its page"))
 		lbRequirePage(t, page, http.StatusInternalServerError, "did not complete")
 		lbRequireClosed(t, redirect.Host)
 	})
@@ -682,6 +687,98 @@ func TestLoopback(t *testing.T) {
 		require.True(t, strings.HasPrefix(err.Error(), "videoauth: loopback: "), err.Error())
 		require.Nil(t, tok)
 		require.Zero(t, e.flow.exchanges.Load())
+		lbRequireClosed(t, redirect.Host)
+	})
+
+	t.Run("ctx cancel while Open blocks returns", func(t *testing.T) {
+		e := newLBEnv(t, "stay")
+		b := newLBBlockedOpen(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		res := lbGo(func() (*Token, error) {
+			return Loopback(ctx, e.flow, LoopbackConfig{Clock: e.clock, Open: b.open})
+		})
+		redirect := b.called(t)
+		cancel() // the user gave up at the terminal; xdg-open is still waiting
+		r := lbResult(t, res)
+		require.ErrorIs(t, r.err, context.Canceled)
+		require.Nil(t, r.tok)
+		require.Zero(t, e.flow.exchanges.Load())
+		lbRequireClosed(t, redirect.Host)
+		b.requireBlocked(t)
+	})
+
+	t.Run("timeout while Open blocks returns", func(t *testing.T) {
+		e := newLBEnv(t, "stay")
+		b := newLBBlockedOpen(t)
+		res := lbGo(func() (*Token, error) {
+			return Loopback(context.Background(), e.flow, LoopbackConfig{
+				Clock: e.clock, Timeout: 90 * time.Second, Open: b.open,
+				openGrace: time.Nanosecond,
+			})
+		})
+		redirect := b.called(t)
+		select {
+		case d := <-e.clock.asked:
+			require.Equal(t, 90*time.Second, d)
+		case <-time.After(lbGuard):
+			t.Fatal("Loopback never armed its timeout")
+		}
+		e.clock.fire <- time.Time{} // the user never came back
+		r := lbResult(t, res)
+		require.ErrorIs(t, r.err, ErrAccessDenied)
+		require.Contains(t, r.err.Error(), "no callback within 1m30s")
+		require.Nil(t, r.tok)
+		require.Zero(t, e.flow.exchanges.Load())
+		lbRequireClosed(t, redirect.Host)
+		b.requireBlocked(t)
+	})
+
+	t.Run("callback while Open blocks returns the token", func(t *testing.T) {
+		e := newLBEnv(t, "approve")
+		b := newLBBlockedOpen(t)
+		res := lbGo(func() (*Token, error) {
+			return Loopback(context.Background(), e.flow, LoopbackConfig{
+				Clock: e.clock, Open: b.open, openGrace: time.Nanosecond,
+			})
+		})
+		redirect := b.called(t)
+		// The user signs in before xdg-open returns: the test is the browser.
+		page, err := e.lbGet(b.authURL)
+		require.NoError(t, err)
+		lbRequirePage(t, page, http.StatusOK, "Signed in to fake.")
+		r := lbResult(t, res)
+		require.NoError(t, r.err)
+		require.Equal(t, "at-code-1", r.tok.AccessToken)
+		require.EqualValues(t, 1, e.flow.exchanges.Load())
+		lbRequireClosed(t, redirect.Host)
+		b.requireBlocked(t)
+	})
+
+	t.Run("Open returning soon after the callback is waited for, its error ignored", func(t *testing.T) {
+		e := newLBEnv(t, "approve")
+		b := newLBBlockedOpen(t)
+		res := lbGo(func() (*Token, error) {
+			// A grace that never ends in a passing run: Loopback must
+			// return because Open did.
+			return Loopback(context.Background(), e.flow, LoopbackConfig{
+				Clock: e.clock, Open: b.open, openGrace: lbGuard,
+			})
+		})
+		redirect := b.called(t)
+		page, err := e.lbGet(b.authURL)
+		require.NoError(t, err)
+		lbRequirePage(t, page, http.StatusOK, "Signed in to fake.")
+		select {
+		case <-res:
+			t.Fatal("Loopback returned before the grace for Open")
+		default:
+		}
+		b.unblock()
+		r := lbResult(t, res)
+		require.True(t, b.hasReturned(), "Loopback waited for Open")
+		require.NoError(t, r.err, "an Open error after the callback does not matter")
+		require.Equal(t, "at-code-1", r.tok.AccessToken)
 		lbRequireClosed(t, redirect.Host)
 	})
 
@@ -795,6 +892,100 @@ func TestLoopback(t *testing.T) {
 		require.ErrorContains(t, err, "another redirect URI")
 		lbRequireClosed(t, flow.redirectHost)
 	})
+}
+
+// lbBlockedOpen is an Open that, like xdg-open waiting for the browser to
+// exit, does not return until the test releases it, and then fails. Its
+// cleanup releases it and waits until it has returned, so goleak (whose
+// check newLBEnv registered earlier and so runs later) finds no goroutine
+// left behind.
+type lbBlockedOpen struct {
+	authURL  string        // set before entered is closed
+	entered  chan struct{} // closed when Open is called
+	release  chan struct{}
+	once     sync.Once
+	returned chan struct{} // closed when Open returns
+}
+
+func newLBBlockedOpen(t *testing.T) *lbBlockedOpen {
+	t.Helper()
+	b := &lbBlockedOpen{entered: make(chan struct{}), release: make(chan struct{}), returned: make(chan struct{})}
+	t.Cleanup(func() {
+		b.unblock()
+		select {
+		case <-b.entered:
+		default:
+			return // never called: nothing to wait for
+		}
+		if err := lbWait(b.returned, "the blocked Open to return once released"); err != nil {
+			t.Error(err)
+		}
+	})
+	return b
+}
+
+func (b *lbBlockedOpen) open(authURL string) error {
+	defer close(b.returned)
+	b.authURL = authURL
+	close(b.entered)
+	<-b.release
+	return errors.New("xdg-open: the browser exited")
+}
+
+func (b *lbBlockedOpen) unblock() { b.once.Do(func() { close(b.release) }) }
+
+func (b *lbBlockedOpen) hasReturned() bool {
+	select {
+	case <-b.returned:
+		return true
+	default:
+		return false
+	}
+}
+
+// called waits until Loopback has called Open and returns the redirect URI.
+func (b *lbBlockedOpen) called(t *testing.T) *url.URL {
+	t.Helper()
+	require.NoError(t, lbWait(b.entered, "Open to be called"))
+	redirect, _, err := lbAuth(b.authURL)
+	require.NoError(t, err)
+	return redirect
+}
+
+// requireBlocked checks that Loopback returned while Open was still blocked.
+func (b *lbBlockedOpen) requireBlocked(t *testing.T) {
+	t.Helper()
+	require.False(t, b.hasReturned(), "Open was still blocked when Loopback returned")
+}
+
+// lbOutcome is what a Loopback run on its own goroutine returned.
+type lbOutcome struct {
+	tok *Token
+	err error
+}
+
+// lbGo runs a Loopback call on its own goroutine.
+func lbGo(run func() (*Token, error)) <-chan lbOutcome {
+	res := make(chan lbOutcome, 1)
+	go func() {
+		tok, err := run()
+		res <- lbOutcome{tok, err}
+	}()
+	return res
+}
+
+// lbResult waits for a Loopback run by lbGo; a Loopback that does not
+// return fails the test instead of hanging it. Cleanups then release what
+// blocks it, and it returns before goleak looks.
+func lbResult(t *testing.T, res <-chan lbOutcome) lbOutcome {
+	t.Helper()
+	select {
+	case r := <-res:
+		return r
+	case <-time.After(lbGuard):
+		t.Fatal("Loopback did not return while Open was blocked")
+		return lbOutcome{}
+	}
 }
 
 // lbBrokenFlow fails to build a usable AuthRequest.
