@@ -27,9 +27,16 @@ const (
 	maxEncodedKeyLen = 200
 	// lockRetryDelay is how often Lock retries a lock held elsewhere.
 	lockRetryDelay = 10 * time.Millisecond
+	// maxWriteAttempts bounds how often a write starts over when its write
+	// lock file was removed or replaced before it changed anything.
+	maxWriteAttempts = 3
 
 	tokenFileExt = ".json"
 	lockFileExt  = ".lock"
+	// writeLockExt names the lock every write of a key takes, so that
+	// CompareAndSwap's read and write are one step; an encoded key has no
+	// '.', so it never collides with another key's lock file.
+	writeLockExt = ".save" + lockFileExt
 	tempPrefix   = "." // temporary files are hidden: an encoded key never starts with '.'
 	tempInfix    = ".tmp"
 )
@@ -39,16 +46,18 @@ const (
 // several at once. Use NewFileStore to make one.
 //
 // Layout: one file per key, <dir>/<encoded key>.json, holding EncodeToken's
-// JSON. A key is encoded byte by byte: A-Z, a-z, 0-9, '_' and '-' stay as
-// they are, every other byte (including '.', '/', '\\' and '%') becomes %XX
-// in upper-case hex, so "vimeo/user-42" is stored in "vimeo%2Fuser-42.json".
-// The encoding is reversible (Keys lists the keys), an encoded key is always
-// one path element and never "." or "..", and no key can name a file outside
-// the directory. Keys are not secret: they appear in file names and errors.
-// The empty key, and a key longer than 200 bytes once encoded, are refused
-// with an error wrapping ErrInvalidConfig. On a case-insensitive file
-// system (the macOS and Windows defaults) keys that differ only in the case
-// of ASCII letters share one file.
+// JSON, and next to it the key's two empty lock files once they are first
+// used, <encoded key>.lock and <encoded key>.save.lock (see Locks below),
+// which Keys does not list. A key is encoded byte by byte: A-Z, a-z, 0-9,
+// '_' and '-' stay as they are, every other byte (including '.', '/', '\\'
+// and '%') becomes %XX in upper-case hex, so "vimeo/user-42" is stored in
+// "vimeo%2Fuser-42.json". The encoding is reversible (Keys lists the keys),
+// an encoded key is always one path element and never "." or "..", and no
+// key can name a file outside the directory. Keys are not secret: they
+// appear in file names and errors. The empty key, and a key longer than 200
+// bytes once encoded, are refused with an error wrapping ErrInvalidConfig.
+// On a case-insensitive file system (the macOS and Windows defaults) keys
+// that differ only in the case of ASCII letters share one file.
 //
 // Permissions: the directory is 0700 and token and lock files are 0600, set
 // explicitly whatever the umask. NewFileStore tightens an existing directory
@@ -57,22 +66,23 @@ const (
 // others may read to 0600 and goes on (when that fails, Load fails). Neither
 // is done on Windows, whose permission bits do not describe access.
 //
-// Writes are atomic: Save writes a temporary file in the same directory
-// (a hidden ".<encoded key>.tmp<random>"), syncs it, renames it over the
-// token file and syncs the directory, so after a crash the token file holds
-// the old token or the new one, never a mix; a crash can leave a temporary
-// file behind, which the store never reads or lists and which may be
-// removed by hand. On any failure Save removes its temporary file.
+// Writes are atomic: Save and CompareAndSwap write a temporary file in the
+// same directory (a hidden ".<encoded key>.tmp<random>"), sync it, rename it
+// over the token file and sync the directory, so after a crash the token
+// file holds the old token or the new one, never a mix; a crash can leave a
+// temporary file behind, which the store never reads or lists and which may
+// be removed by hand. On any failure a write removes its temporary file.
 //
 // Corruption is reported, never papered over: a token file that does not
 // decode, is not a regular file or is larger than 1 MiB makes Load return an
-// error wrapping ErrStoreCorrupt, and Save refuses to replace it with an
-// error wrapping ErrStoreCorrupt, leaving the file for a human to inspect.
-// Delete removes it and is the way out (a "logout"). Such errors name the
-// file but quote nothing of its content. Save also refuses, with an error
-// wrapping ErrInvalidConfig, a token that DecodeToken would not read back
-// (an access or refresh token with characters RFC 6749 forbids), so it never
-// writes a file that Load would call corrupt.
+// error wrapping ErrStoreCorrupt, and Save and CompareAndSwap refuse to
+// replace it with an error wrapping ErrStoreCorrupt, leaving the file for a
+// human to inspect. Delete removes it and is the way out (a "logout"). Such
+// errors name the file but quote nothing of its content. Save and
+// CompareAndSwap also refuse, with an error wrapping ErrInvalidConfig, a
+// token that DecodeToken would not read back (an access or refresh token
+// with characters RFC 6749 forbids), so they never write a file that Load
+// would call corrupt.
 //
 // Locks: Lock takes an exclusive flock(2) lock (LockFileEx on Windows) on
 // <dir>/<encoded key>.lock, with a new open file per call, so it excludes
@@ -80,21 +90,34 @@ const (
 // left in place after use: deleting one while another process has it open
 // and is waiting would let that process and a third, which creates a new
 // file, both "hold" the lock. For the same reason Lock makes sure the file
-// it locked is still the one at the path, and unlock reports an error when
-// the lock file was removed or replaced while held. Locks are advisory and
+// it locked is still the one at the path, and unlock reports an error
+// wrapping ErrLockLost when the lock file was removed or replaced while
+// held. Locks are advisory and
 // only as good as the file system's: they do not work on platforms without
 // file locking (Lock returns an error there) and may not work on network
 // file systems.
 //
-// Save does not take the lock; a caller that must read, change and write a
-// token atomically holds Lock around it, as a Source does when it refreshes.
+// Writes take a second lock of their own, the same way, on
+// <dir>/<encoded key>.save.lock, for as long as one write lasts: Save,
+// CompareAndSwap and Delete of a key never interleave, in this process or
+// across processes, so CompareAndSwap's comparison and write are one step.
+// That file is left in place too, and a write makes sure its lock file is
+// still the one at the path right before it changes anything (else it
+// starts over, at most 3 times, then fails with an error wrapping
+// ErrLockLost, having changed nothing); a lock file found removed or
+// replaced only after the change fails the write with an error wrapping
+// ErrLockLost, since another write may have run at the same time. Writes
+// do not take the refresh lock (Lock), which a Source holds around a whole
+// renewal, so a Save is not held up by a renewal in another process.
+//
 // A FileStore is safe for concurrent use by goroutines and processes.
 type FileStore struct {
 	dir string
 
 	// testHookBeforeRename, when set, runs after the temporary file is
-	// written and synced and before it replaces the token file; an error
-	// makes Save fail there. Tests use it to stop Save midway.
+	// written and synced and before the write checks its lock and renames
+	// the file over the token file; an error makes the write fail there.
+	// Tests use it to stop a write midway.
 	testHookBeforeRename func(tmpPath string) error
 }
 
@@ -197,12 +220,34 @@ func (s *FileStore) read(key, path string) (*Token, error) {
 	return tok, nil
 }
 
-// Save implements Store. It replaces key's file atomically and returns once
-// the new file and the directory entry are synced to disk. It refuses, with
-// an error wrapping ErrStoreCorrupt, to replace a file that does not hold a
-// token; Delete removes such a file. A nil token or one without an access
-// token gives an error wrapping ErrInvalidConfig.
+// Save implements Store. It replaces key's file atomically, under the key's
+// write lock, and returns once the new file and the directory entry are
+// synced to disk. It refuses, with an error wrapping ErrStoreCorrupt, to
+// replace a file that does not hold a token; Delete removes such a file. A
+// nil token or one without an access token gives an error wrapping
+// ErrInvalidConfig.
 func (s *FileStore) Save(ctx context.Context, key string, tok *Token) error {
+	return s.write(ctx, key, tok, func(*Token) error { return nil })
+}
+
+// CompareAndSwap implements Store: it replaces key's file as Save does, but
+// only while the file still holds old (nil: no file), under the key's write
+// lock, which every Save, CompareAndSwap and Delete of the key takes, in
+// this process and in others. Otherwise it changes nothing and returns an
+// error wrapping ErrStoreChanged. A corrupt file is not replaced (an error
+// wrapping ErrStoreCorrupt), whatever old is.
+func (s *FileStore) CompareAndSwap(ctx context.Context, key string, old, tok *Token) error {
+	return s.write(ctx, key, tok, func(stored *Token) error {
+		if !sameToken(stored, old) {
+			return errorf("save key %q: %w", key, ErrStoreChanged)
+		}
+		return nil
+	})
+}
+
+// write replaces key's file with tok under the key's write lock, once check
+// accepts the token the file holds now (nil: none).
+func (s *FileStore) write(ctx context.Context, key string, tok *Token, check func(stored *Token) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -215,21 +260,66 @@ func (s *FileStore) Save(ctx context.Context, key string, tok *Token) error {
 		return err
 	}
 	path := filepath.Join(s.dir, name+tokenFileExt)
-	if _, err := s.read(key, path); err != nil && !errors.Is(err, ErrNotStored) {
-		if errors.Is(err, ErrStoreCorrupt) {
-			return errorf("save key %q: refusing to replace a file that is not a token (Delete removes it): %w", key, err)
+	return s.withWriteLock(ctx, key, name, "save", func(held func() error) error {
+		stored, err := s.read(key, path)
+		if errors.Is(err, ErrNotStored) {
+			stored, err = nil, nil
 		}
-		return errorf("save key %q: cannot check the file it replaces: %w", key, err)
+		if err != nil {
+			if errors.Is(err, ErrStoreCorrupt) {
+				return errorf("save key %q: refusing to replace a file that is not a token (Delete removes it): %w", key, err)
+			}
+			return errorf("save key %q: cannot check the file it replaces: %w", key, err)
+		}
+		if err := check(stored); err != nil {
+			return err
+		}
+		if err := s.writeFile(path, tempPrefix+name+tempInfix+"*", data, held); err != nil {
+			return errorf("save key %q: %w", key, err)
+		}
+		return nil
+	})
+}
+
+// withWriteLock runs fn under the write lock of key (encoded: name); op
+// names the write in errors. fn calls held right before it changes
+// anything, and returns held's error, having changed nothing, when the lock
+// file was removed or replaced meanwhile: then it runs again under a new
+// lock, at most maxWriteAttempts times in all. A lock found lost only when
+// it is released, after fn succeeded, fails the write with an error
+// wrapping ErrLockLost: another write may have run at the same time.
+func (s *FileStore) withWriteLock(ctx context.Context, key, name, op string, fn func(held func() error) error) error {
+	path := filepath.Join(s.dir, name+writeLockExt)
+	for attempt := 1; ; attempt++ {
+		l, err := s.lockFile(ctx, key, path)
+		if err != nil {
+			return errorf("%s key %q: %w", op, key, err)
+		}
+		lost := false
+		err = fn(func() error {
+			herr := l.held()
+			lost = errors.Is(herr, ErrLockLost)
+			return herr
+		})
+		uerr := l.unlock()
+		switch {
+		case lost && attempt < maxWriteAttempts:
+			continue // nothing changed: start over under the new file's lock
+		case err != nil:
+			return err
+		case uerr != nil:
+			// Done, but perhaps not alone (ErrLockLost): the caller
+			// must not take it for an atomic write.
+			return errorf("%s key %q: done, but releasing the key's write lock: %w", op, key, uerr)
+		}
+		return nil
 	}
-	if err := s.writeFile(path, tempPrefix+name+tempInfix+"*", data); err != nil {
-		return errorf("save key %q: %w", key, err)
-	}
-	return nil
 }
 
 // writeFile atomically replaces path with data through a temporary file
-// named after pattern in the same directory.
-func (s *FileStore) writeFile(path, pattern string, data []byte) (err error) {
+// named after pattern in the same directory. held is called right before
+// the rename; its error stops writeFile there.
+func (s *FileStore) writeFile(path, pattern string, data []byte, held func() error) (err error) {
 	f, err := os.CreateTemp(s.dir, pattern)
 	if err != nil {
 		return err
@@ -257,6 +347,9 @@ func (s *FileStore) writeFile(path, pattern string, data []byte) (err error) {
 		if err := s.testHookBeforeRename(tmp); err != nil {
 			return err
 		}
+	}
+	if err := held(); err != nil {
+		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return err
@@ -286,7 +379,8 @@ func syncDir(dir string) error {
 }
 
 // Delete implements Store. It removes key's file, whatever it holds, so it
-// is also how a corrupt file is cleared.
+// is also how a corrupt file is cleared. It takes the key's write lock, so
+// it cannot interleave with a Save or CompareAndSwap.
 func (s *FileStore) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -295,31 +389,52 @@ func (s *FileStore) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	err = os.Remove(filepath.Join(s.dir, name+tokenFileExt))
-	if errors.Is(err, fs.ErrNotExist) {
+	return s.withWriteLock(ctx, key, name, "delete", func(held func() error) error {
+		if err := held(); err != nil {
+			return errorf("delete key %q: %w", key, err)
+		}
+		err := os.Remove(filepath.Join(s.dir, name+tokenFileExt))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return errorf("delete key %q: %w", key, err)
+		}
+		if err := syncDir(s.dir); err != nil {
+			return errorf("delete key %q: %w", key, err)
+		}
 		return nil
-	}
-	if err != nil {
-		return errorf("delete key %q: %w", key, err)
-	}
-	if err := syncDir(s.dir); err != nil {
-		return errorf("delete key %q: %w", key, err)
-	}
-	return nil
+	})
 }
 
 // Lock implements Store with an exclusive lock on key's lock file, which
 // holds across processes and between callers in this process. It waits
 // until the lock is free or ctx is done, when it returns an error wrapping
 // ctx.Err(). unlock releases the lock; calling it again gives an error
-// wrapping ErrInvalidConfig, and it reports an error when the lock file was
-// removed or replaced while held (the lock may then have been lost).
+// wrapping ErrInvalidConfig, and it reports an error wrapping ErrLockLost
+// when the lock file was removed or replaced while held.
 func (s *FileStore) Lock(ctx context.Context, key string) (func() error, error) {
 	name, err := fileStoreName(key)
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(s.dir, name+lockFileExt)
+	l, err := s.lockFile(ctx, key, filepath.Join(s.dir, name+lockFileExt))
+	if err != nil {
+		return nil, errorf("lock key %q: %w", key, err)
+	}
+	return l.unlock, nil
+}
+
+// fileLock is an exclusive lock held on the file at path, one of key's.
+type fileLock struct {
+	fl        *flock.Flock
+	key, path string
+	once      sync.Once
+}
+
+// lockFile takes an exclusive lock on the file at path for key, waiting
+// until it is free or ctx is done.
+func (s *FileStore) lockFile(ctx context.Context, key, path string) (*fileLock, error) {
 	for {
 		// A new Flock, hence a new open file, per attempt: flock(2) locks
 		// belong to the open file, so this excludes callers in this process.
@@ -327,12 +442,12 @@ func (s *FileStore) Lock(ctx context.Context, key string) (func() error, error) 
 		ok, err := fl.TryLockContext(ctx, lockRetryDelay)
 		if err != nil || !ok {
 			if cerr := ctx.Err(); cerr != nil {
-				return nil, errorf("lock key %q: %w", key, cerr)
+				return nil, cerr
 			}
 			if err == nil {
 				err = errors.New("not acquired")
 			}
-			return nil, errorf("lock key %q: %w", key, err)
+			return nil, err
 		}
 		// The lock holds only if the file is still the one at path: someone
 		// may have removed it between our open and our lock.
@@ -342,17 +457,34 @@ func (s *FileStore) Lock(ctx context.Context, key string) (func() error, error) 
 				err = uerr
 			}
 			if err != nil {
-				return nil, errorf("lock key %q: %w", key, err)
+				return nil, err
 			}
 			continue
 		}
-		var once sync.Once
-		return func() error {
-			err := errorf("lock of key %q released twice: %w", key, ErrInvalidConfig)
-			once.Do(func() { err = unlockFile(fl, key, path) })
-			return err
-		}, nil
+		return &fileLock{fl: fl, key: key, path: path}, nil
 	}
+}
+
+// held returns nil while l's file is still the one at its path, and an
+// error wrapping ErrLockLost once it was removed or replaced: another
+// holder may have the lock then.
+func (l *fileLock) held() error {
+	current, err := lockFileCurrent(l.fl, l.path)
+	if err != nil {
+		return errorf("lock of key %q: %w", l.key, err)
+	}
+	if !current {
+		return errorf("lock file %s of key %q was removed or replaced while held: %w", l.path, l.key, ErrLockLost)
+	}
+	return nil
+}
+
+// unlock releases l. A second call gives an error wrapping
+// ErrInvalidConfig and releases nothing.
+func (l *fileLock) unlock() error {
+	err := errorf("lock of key %q released twice: %w", l.key, ErrInvalidConfig)
+	l.once.Do(func() { err = unlockFile(l.fl, l.key, l.path) })
+	return err
 }
 
 // unlockFile releases fl, reporting a lock file removed or replaced while
@@ -366,7 +498,7 @@ func unlockFile(fl *flock.Flock, key, path string) error {
 		return errorf("unlock key %q: %w", key, cerr)
 	}
 	if !current {
-		return errorf("unlock key %q: lock file %s was removed or replaced while held; another holder may have had the lock too", key, path)
+		return errorf("unlock key %q: lock file %s was removed or replaced while held; another holder may have had the lock too: %w", key, path, ErrLockLost)
 	}
 	return nil
 }

@@ -44,7 +44,7 @@ func FuzzFileStoreKey(f *testing.F) {
 			require.ErrorIs(t, err, ErrInvalidConfig)
 		} else {
 			require.NoError(t, err)
-			for _, file := range []string{name + tokenFileExt, name + lockFileExt, tempPrefix + name + tempInfix + "123"} {
+			for _, file := range []string{name + tokenFileExt, name + lockFileExt, name + writeLockExt, tempPrefix + name + tempInfix + "4294967295"} {
 				require.True(t, filepath.IsLocal(file), file)
 				require.Equal(t, file, filepath.Base(file))
 				require.Equal(t, "dir", filepath.Dir(filepath.Join("dir", file)))
@@ -62,7 +62,10 @@ func FuzzFileStoreKey(f *testing.F) {
 
 // FuzzFileStoreLoad writes arbitrary bytes in a token file: Load returns a
 // token or an error wrapping ErrStoreCorrupt, never panics, and its error
-// quotes nothing of the bytes.
+// quotes nothing of the bytes. CompareAndSwap agrees with Load: over a file
+// Load calls corrupt it refuses with ErrStoreCorrupt, whatever it expects,
+// and leaves the bytes as they are; over a token it swaps when it expects
+// that token and is refused with ErrStoreChanged otherwise.
 func FuzzFileStoreLoad(f *testing.F) {
 	for _, seed := range []string{
 		`{"access_token":"at","token_type":"Bearer","refresh_token":"rt","expiry":"2030-01-02T03:04:05Z"}`,
@@ -92,9 +95,11 @@ func FuzzFileStoreLoad(f *testing.F) {
 	}
 	require.Len(f, allowed, 3)
 
+	renewed := &Token{AccessToken: "at-renewed", RefreshToken: "rt-renewed"}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		ctx := t.Context()
 		require.NoError(t, os.WriteFile(path, data, 0o600))
-		tok, err := s.Load(t.Context(), key)
+		tok, err := s.Load(ctx, key)
 		if err != nil {
 			require.Nil(t, tok)
 			require.ErrorIs(t, err, ErrStoreCorrupt)
@@ -107,6 +112,17 @@ func FuzzFileStoreLoad(f *testing.F) {
 			if len(data) <= maxStoredTokenSize {
 				require.Error(t, derr, "Load refused what DecodeToken reads")
 			}
+			for _, old := range []*Token{nil, {AccessToken: "at"}} {
+				err := s.CompareAndSwap(ctx, key, old, renewed)
+				require.ErrorIs(t, err, ErrStoreCorrupt)
+				require.False(t, errors.Is(err, ErrStoreChanged))
+				if len(data) >= 8 {
+					require.NotContains(t, err.Error(), string(data))
+				}
+			}
+			after, err := os.ReadFile(path)
+			require.NoError(t, err)
+			require.Equal(t, data, after, "a corrupt file is left as it is")
 			return
 		}
 		want, derr := DecodeToken(data)
@@ -116,5 +132,19 @@ func FuzzFileStoreLoad(f *testing.F) {
 		// Load hands out a token that saves again.
 		_, err = EncodeToken(tok)
 		require.NoError(t, err)
+
+		// A swap expecting another token, or none, is refused...
+		other := &Token{AccessToken: tok.AccessToken + "x"}
+		for _, old := range []*Token{nil, other} {
+			require.ErrorIs(t, s.CompareAndSwap(ctx, key, old, renewed), ErrStoreChanged)
+			after, err := os.ReadFile(path)
+			require.NoError(t, err)
+			require.Equal(t, data, after, "a refused swap leaves the file as it is")
+		}
+		// ...and one expecting the stored token swaps.
+		require.NoError(t, s.CompareAndSwap(ctx, key, &Token{AccessToken: tok.AccessToken}, renewed))
+		got, err := s.Load(ctx, key)
+		require.NoError(t, err)
+		require.Equal(t, renewed, got)
 	})
 }

@@ -146,8 +146,10 @@ func TestFileStoreModes(t *testing.T) {
 		unlock, err := s.Lock(ctx, "k")
 		require.NoError(t, err)
 		require.NoError(t, unlock())
-		// The lock file stays, private.
+		// The lock files stay, private: the refresh lock's and the one
+		// every write takes.
 		require.Equal(t, fs.FileMode(0o600), fsMode(t, filepath.Join(s.Dir(), "k.lock")))
+		require.Equal(t, fs.FileMode(0o600), fsMode(t, filepath.Join(s.Dir(), "k.save.lock")))
 	})
 
 	t.Run("readable token file is tightened on Load", func(t *testing.T) {
@@ -186,8 +188,9 @@ func TestFileStoreAtomicSave(t *testing.T) {
 	const key = "simkl/user 7"
 	name := encodeFileStoreKey(key)
 	require.NoError(t, s.Save(ctx, key, fsFullToken("at-1")))
-	// No temporary file is left behind.
-	require.Equal(t, []string{name + ".json"}, fsNames(t, s.Dir()))
+	// No temporary file is left behind; the write lock file stays, as lock
+	// files do.
+	require.Equal(t, []string{name + ".json", name + ".save.lock"}, fsNames(t, s.Dir()))
 
 	t.Run("failure before the rename", func(t *testing.T) {
 		s.testHookBeforeRename = func(tmp string) error {
@@ -212,7 +215,7 @@ func TestFileStoreAtomicSave(t *testing.T) {
 		defer func() { s.testHookBeforeRename = nil }()
 		err := s.Save(ctx, key, fsFullToken("at-2"))
 		require.ErrorContains(t, err, "simulated crash")
-		require.Equal(t, []string{name + ".json"}, fsNames(t, s.Dir()), "temporary file removed")
+		require.Equal(t, []string{name + ".json", name + ".save.lock"}, fsNames(t, s.Dir()), "temporary file removed")
 		got, err := s.Load(ctx, key)
 		require.NoError(t, err)
 		require.Equal(t, fsFullToken("at-1"), got)
@@ -240,7 +243,7 @@ func TestFileStoreAtomicSave(t *testing.T) {
 		got, err = s.Load(ctx, key)
 		require.NoError(t, err)
 		require.Equal(t, fsFullToken("at-3"), got)
-		require.Equal(t, []string{".other.tmp987", "." + name + ".tmp123456", name + ".json"}, fsNames(t, s.Dir()))
+		require.Equal(t, []string{".other.tmp987", "." + name + ".tmp123456", name + ".json", name + ".save.lock"}, fsNames(t, s.Dir()))
 	})
 }
 
@@ -292,14 +295,21 @@ func TestFileStoreCorrupt(t *testing.T) {
 			_, err := s.Load(ctx, key)
 			check(err)
 
-			// Save refuses and leaves the file as it is.
+			// Save refuses and leaves the file as it is; so does
+			// CompareAndSwap, whatever token it expects.
 			check(s.Save(ctx, key, fsFullToken("at-new")))
+			for _, old := range []*Token{nil, fsFullToken(secret + "-at")} {
+				err := s.CompareAndSwap(ctx, key, old, fsFullToken("at-new"))
+				check(err)
+				require.NotErrorIs(t, err, ErrStoreChanged)
+			}
 			if !tc.dir {
 				data, err := os.ReadFile(path)
 				require.NoError(t, err)
 				require.Equal(t, tc.data, data)
 			}
-			require.Equal(t, []string{"vimeo%2Fann.json"}, fsNames(t, s.Dir()), "no temporary file left")
+			// No temporary file is left; the write lock file stays.
+			require.Equal(t, []string{"vimeo%2Fann.json", "vimeo%2Fann.save.lock"}, fsNames(t, s.Dir()))
 
 			// Load again: still there, still corrupt.
 			_, err = s.Load(ctx, key)
@@ -410,6 +420,13 @@ func TestFileStoreKeyEncoding(t *testing.T) {
 		unlock, err := s.Lock(ctx, "locked-only")
 		require.NoError(t, err)
 		require.NoError(t, unlock())
+		// A key saved and deleted leaves its write lock file only.
+		require.NoError(t, s.Save(ctx, "deleted", fsFullToken("at")))
+		require.NoError(t, s.Delete(ctx, "deleted"))
+		for _, lock := range []string{"locked-only.lock", "deleted.save.lock", encodeFileStoreKey(cases[0].key) + ".save.lock"} {
+			_, err := os.Stat(filepath.Join(s.Dir(), lock))
+			require.NoError(t, err, "lock file %s is there", lock)
+		}
 		got, err := s.Keys(ctx)
 		require.NoError(t, err)
 		require.Equal(t, keys, got)
@@ -440,6 +457,10 @@ func TestFileStoreKeyLimits(t *testing.T) {
 			return err
 		}},
 		{"Save", func(key string) error { return s.Save(ctx, key, fsFullToken("at")) }},
+		{"CompareAndSwap", func(key string) error {
+			// Saved by Save above for the keys the store takes.
+			return s.CompareAndSwap(ctx, key, fsFullToken("at"), fsFullToken("at"))
+		}},
 	}
 	for _, o := range ops {
 		for _, key := range []string{"", strings.Repeat("a", 201), strings.Repeat("/", 67)} {
@@ -464,8 +485,21 @@ func TestFileStoreSaveRefusesUnloadableTokens(t *testing.T) {
 		if tok != nil && tok.AccessToken != "" {
 			require.NotContains(t, err.Error(), tok.AccessToken)
 		}
+		err = s.CompareAndSwap(ctx, "k", nil, tok)
+		require.ErrorIs(t, err, ErrInvalidConfig)
+		require.NotErrorIs(t, err, ErrStoreChanged)
+		if tok != nil && tok.AccessToken != "" {
+			require.NotContains(t, err.Error(), tok.AccessToken)
+		}
 	}
-	require.Empty(t, fsNames(t, s.Dir()), "nothing written")
+	require.Empty(t, fsNames(t, s.Dir()), "nothing written, not even a lock file")
+
+	// Nor over a stored token.
+	require.NoError(t, s.Save(ctx, "k", fsFullToken("at")))
+	require.ErrorIs(t, s.CompareAndSwap(ctx, "k", fsFullToken("at"), &Token{AccessToken: "at\n"}), ErrInvalidConfig)
+	got, err := s.Load(ctx, "k")
+	require.NoError(t, err)
+	require.Equal(t, fsFullToken("at"), got)
 }
 
 func TestFileStoreCanceledContext(t *testing.T) {
@@ -476,6 +510,7 @@ func TestFileStoreCanceledContext(t *testing.T) {
 	_, err := s.Load(ctx, "k")
 	require.ErrorIs(t, err, context.Canceled)
 	require.ErrorIs(t, s.Save(ctx, "k", fsFullToken("at-2")), context.Canceled)
+	require.ErrorIs(t, s.CompareAndSwap(ctx, "k", fsFullToken("at"), fsFullToken("at-2")), context.Canceled)
 	require.ErrorIs(t, s.Delete(ctx, "k"), context.Canceled)
 	_, err = s.Keys(ctx)
 	require.ErrorIs(t, err, context.Canceled)
@@ -567,7 +602,7 @@ func TestFileStoreLockFileRemovedWhileHeld(t *testing.T) {
 	newcomer, err := s.Lock(ctx, "k")
 	require.NoError(t, err)
 	err = unlock()
-	require.Error(t, err)
+	require.ErrorIs(t, err, ErrLockLost)
 	require.Contains(t, err.Error(), "removed or replaced")
 	require.NoError(t, newcomer())
 }
@@ -705,5 +740,276 @@ func TestFileStoreConcurrentSaves(t *testing.T) {
 	readers.Wait()
 
 	check(s.Load(ctx, key))
-	require.Equal(t, []string{"shared.json"}, fsNames(t, s.Dir()), "no temporary file left")
+	// No temporary file is left; the write lock file stays.
+	require.Equal(t, []string{"shared.json", "shared.save.lock"}, fsNames(t, s.Dir()))
+}
+
+func TestFileStoreCompareAndSwap(t *testing.T) {
+	ctx := t.Context()
+	const key = "vimeo/ann"
+
+	// stored is key's token in s, or nil when none is stored.
+	stored := func(t *testing.T, s *FileStore) *Token {
+		t.Helper()
+		tok, err := s.Load(ctx, key)
+		if errors.Is(err, ErrNotStored) {
+			return nil
+		}
+		require.NoError(t, err)
+		return tok
+	}
+	// refused checks that err is a refusal for a changed store and that the
+	// token file holds exactly before (nil: there is none).
+	refused := func(t *testing.T, s *FileStore, err error, before []byte) {
+		t.Helper()
+		require.ErrorIs(t, err, ErrStoreChanged)
+		require.NotErrorIs(t, err, ErrStoreCorrupt)
+		require.Contains(t, err.Error(), key, "the error names the key")
+		data, rerr := os.ReadFile(fsTokenPath(s, key))
+		if before == nil {
+			require.ErrorIs(t, rerr, fs.ErrNotExist, "no token file made")
+		} else {
+			require.NoError(t, rerr)
+			require.Equal(t, before, data, "token file unchanged")
+		}
+		for _, n := range fsNames(t, s.Dir()) {
+			require.False(t, strings.HasPrefix(n, "."), "temporary file %s left", n)
+		}
+	}
+	fileOf := func(t *testing.T, s *FileStore) []byte {
+		t.Helper()
+		data, err := os.ReadFile(fsTokenPath(s, key))
+		require.NoError(t, err)
+		return data
+	}
+
+	t.Run("nil old on a missing key stores", func(t *testing.T) {
+		s := fsNewStore(t)
+		require.NoError(t, s.CompareAndSwap(ctx, key, nil, fsFullToken("at-1")))
+		require.Equal(t, fsFullToken("at-1"), stored(t, s))
+		want, err := EncodeToken(fsFullToken("at-1"))
+		require.NoError(t, err)
+		require.Equal(t, want, fileOf(t, s), "the file is EncodeToken's format")
+		require.Equal(t, fs.FileMode(0o600), fsMode(t, fsTokenPath(s, key)))
+		require.Equal(t, []string{"vimeo%2Fann.json", "vimeo%2Fann.save.lock"}, fsNames(t, s.Dir()))
+	})
+
+	t.Run("matching old swaps", func(t *testing.T) {
+		s := fsNewStore(t)
+		require.NoError(t, s.Save(ctx, key, fsFullToken("at-1")))
+		require.NoError(t, s.CompareAndSwap(ctx, key, fsFullToken("at-1"), fsFullToken("at-2")))
+		require.Equal(t, fsFullToken("at-2"), stored(t, s))
+		// old is compared by its access token alone: the stored copy of a
+		// token need not be the caller's in every other field.
+		old := &Token{AccessToken: "at-2"}
+		tok := fsFullToken("at-3")
+		require.NoError(t, s.CompareAndSwap(ctx, key, old, tok))
+		require.Equal(t, fsFullToken("at-3"), stored(t, s))
+		// The store keeps no reference to the token.
+		tok.AccessToken = "changed"
+		require.Equal(t, fsFullToken("at-3"), stored(t, s))
+		// Swapping a token for itself is a swap.
+		require.NoError(t, s.CompareAndSwap(ctx, key, fsFullToken("at-3"), fsFullToken("at-3")))
+		require.Equal(t, fsFullToken("at-3"), stored(t, s))
+	})
+
+	t.Run("another token stored: refused", func(t *testing.T) {
+		s := fsNewStore(t)
+		require.NoError(t, s.Save(ctx, key, fsFullToken("at-signin")))
+		before := fileOf(t, s)
+		refused(t, s, s.CompareAndSwap(ctx, key, fsFullToken("at-old"), fsFullToken("at-renewed")), before)
+		// Same refresh token, other access token: still another token.
+		old := fsFullToken("at-old")
+		old.RefreshToken = "rt-at-signin"
+		refused(t, s, s.CompareAndSwap(ctx, key, old, fsFullToken("at-renewed")), before)
+		require.Equal(t, fsFullToken("at-signin"), stored(t, s))
+	})
+
+	t.Run("nil old but a token stored: refused", func(t *testing.T) {
+		s := fsNewStore(t)
+		require.NoError(t, s.Save(ctx, key, fsFullToken("at-1")))
+		before := fileOf(t, s)
+		refused(t, s, s.CompareAndSwap(ctx, key, nil, fsFullToken("at-2")), before)
+		require.Equal(t, fsFullToken("at-1"), stored(t, s))
+	})
+
+	t.Run("old given but nothing stored: refused", func(t *testing.T) {
+		s := fsNewStore(t)
+		refused(t, s, s.CompareAndSwap(ctx, key, fsFullToken("at-1"), fsFullToken("at-2")), nil)
+		// Nor after a Delete (a logout): the renewal of a deleted grant
+		// does not bring it back.
+		require.NoError(t, s.Save(ctx, key, fsFullToken("at-1")))
+		require.NoError(t, s.Delete(ctx, key))
+		refused(t, s, s.CompareAndSwap(ctx, key, fsFullToken("at-1"), fsFullToken("at-2")), nil)
+		keys, err := s.Keys(ctx)
+		require.NoError(t, err)
+		require.Empty(t, keys)
+	})
+
+	t.Run("waits for a write in progress and honours ctx meanwhile", func(t *testing.T) {
+		s := fsNewStore(t)
+		require.NoError(t, s.Save(ctx, key, fsFullToken("at-1")))
+		// Hold the key's write lock as a write in progress would.
+		l, err := s.lockFile(ctx, key, filepath.Join(s.Dir(), encodeFileStoreKey(key)+writeLockExt))
+		require.NoError(t, err)
+		before := fileOf(t, s)
+		for name, op := range map[string]func(context.Context) error{
+			"CompareAndSwap": func(ctx context.Context) error {
+				return s.CompareAndSwap(ctx, key, fsFullToken("at-1"), fsFullToken("at-2"))
+			},
+			"Save":   func(ctx context.Context) error { return s.Save(ctx, key, fsFullToken("at-2")) },
+			"Delete": func(ctx context.Context) error { return s.Delete(ctx, key) },
+		} {
+			short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+			err := op(short)
+			cancel()
+			require.ErrorIs(t, err, context.DeadlineExceeded, name)
+			require.Equal(t, before, fileOf(t, s), "%s changed the file without the write lock", name)
+		}
+		// The refresh lock is another lock: holding the write lock does not
+		// keep anyone from it.
+		unlock, err := s.Lock(ctx, key)
+		require.NoError(t, err)
+		require.NoError(t, unlock())
+
+		require.NoError(t, l.unlock())
+		require.NoError(t, s.CompareAndSwap(ctx, key, fsFullToken("at-1"), fsFullToken("at-2")))
+		require.Equal(t, fsFullToken("at-2"), stored(t, s))
+	})
+
+	t.Run("writes do not wait for the refresh lock", func(t *testing.T) {
+		// A Source holds the refresh lock around a whole renewal; a new
+		// sign-in's Save, and the renewal's own CompareAndSwap, must not
+		// wait for it.
+		s := fsNewStore(t)
+		unlock, err := s.Lock(ctx, key)
+		require.NoError(t, err)
+		defer func() { require.NoError(t, unlock()) }()
+		short, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		require.NoError(t, s.Save(short, key, fsFullToken("at-1")))
+		require.NoError(t, s.CompareAndSwap(short, key, fsFullToken("at-1"), fsFullToken("at-2")))
+		require.NoError(t, s.Delete(short, key))
+	})
+}
+
+// Goroutines racing CompareAndSwap from the same stored token, through the
+// same FileStore and through others on the same directory: exactly one
+// wins each round, the others are told the store changed, and the file
+// holds the winner's token.
+func TestFileStoreCompareAndSwapConcurrent(t *testing.T) {
+	ctx := t.Context()
+	s := fsNewStore(t)
+	stores := []*FileStore{s}
+	for range 3 {
+		other, err := NewFileStore(s.Dir())
+		require.NoError(t, err)
+		stores = append(stores, other)
+	}
+	const key = "shared"
+	const racers, rounds = 16, 10
+	old := fsFullToken("at-initial")
+	require.NoError(t, s.Save(ctx, key, old))
+	for round := range rounds {
+		var wins atomic.Int32
+		var winner atomic.Value
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Go(func() {
+				mine := fsFullToken(fmt.Sprintf("at-%d-%d", round, i))
+				<-start
+				err := stores[i%len(stores)].CompareAndSwap(ctx, key, old, mine)
+				if err == nil {
+					wins.Add(1)
+					winner.Store(mine)
+					return
+				}
+				assert.ErrorIs(t, err, ErrStoreChanged)
+			})
+		}
+		close(start)
+		wg.Wait()
+		require.Equal(t, int32(1), wins.Load(), "round %d: winners", round)
+		got, err := s.Load(ctx, key)
+		require.NoError(t, err)
+		require.Equal(t, winner.Load().(*Token), got, "round %d: the winner's token is stored", round)
+		old = got
+	}
+	require.Equal(t, []string{"shared.json", "shared.save.lock"}, fsNames(t, s.Dir()))
+}
+
+// The store never removes a lock file, but a person may. A write whose lock
+// file was removed or replaced while it held the lock may have run
+// alongside another write, so it checks right before it changes anything:
+// then it starts over under a new lock, reading the store again, and gives
+// up with ErrLockLost, having changed nothing, if that keeps happening.
+func TestFileStoreWriteLockFileReplaced(t *testing.T) {
+	ctx := t.Context()
+	const key = "k"
+	lockPath := func(s *FileStore) string { return filepath.Join(s.Dir(), key+writeLockExt) }
+
+	t.Run("removed once: the write starts over and lands", func(t *testing.T) {
+		s := fsNewStore(t)
+		require.NoError(t, s.Save(ctx, key, fsFullToken("at-1")))
+		calls := 0
+		s.testHookBeforeRename = func(string) error {
+			if calls++; calls == 1 {
+				return os.Remove(lockPath(s))
+			}
+			return nil
+		}
+		require.NoError(t, s.CompareAndSwap(ctx, key, fsFullToken("at-1"), fsFullToken("at-2")))
+		require.Equal(t, 2, calls, "written twice: once under the lost lock, once under the new one")
+		got, err := s.Load(ctx, key)
+		require.NoError(t, err)
+		require.Equal(t, fsFullToken("at-2"), got)
+		require.Equal(t, []string{"k.json", "k.save.lock"}, fsNames(t, s.Dir()), "no temporary file left")
+	})
+
+	t.Run("another write slipped in: the swap sees it and is refused", func(t *testing.T) {
+		// While this CompareAndSwap holds a lock on a file no longer at the
+		// path, another writer locks the new file and saves a sign-in. Had
+		// the swap gone on, it would have overwritten that token.
+		s := fsNewStore(t)
+		other, err := NewFileStore(s.Dir())
+		require.NoError(t, err)
+		require.NoError(t, s.Save(ctx, key, fsFullToken("at-1")))
+		calls := 0
+		s.testHookBeforeRename = func(string) error {
+			calls++
+			if err := os.Remove(lockPath(s)); err != nil {
+				return err
+			}
+			return other.Save(ctx, key, fsFullToken("at-signin"))
+		}
+		err = s.CompareAndSwap(ctx, key, fsFullToken("at-1"), fsFullToken("at-renewed"))
+		require.ErrorIs(t, err, ErrStoreChanged)
+		require.Equal(t, 1, calls)
+		got, err := s.Load(ctx, key)
+		require.NoError(t, err)
+		require.Equal(t, fsFullToken("at-signin"), got, "the sign-in survives")
+		require.Equal(t, []string{"k.json", "k.save.lock"}, fsNames(t, s.Dir()), "no temporary file left")
+	})
+
+	t.Run("removed every time: ErrLockLost, nothing changed", func(t *testing.T) {
+		s := fsNewStore(t)
+		require.NoError(t, s.Save(ctx, key, fsFullToken("at-1")))
+		calls := 0
+		s.testHookBeforeRename = func(string) error { calls++; return os.Remove(lockPath(s)) }
+		for name, op := range map[string]func() error{
+			"Save":           func() error { return s.Save(ctx, key, fsFullToken("at-2")) },
+			"CompareAndSwap": func() error { return s.CompareAndSwap(ctx, key, fsFullToken("at-1"), fsFullToken("at-2")) },
+		} {
+			calls = 0
+			err := op()
+			require.ErrorIs(t, err, ErrLockLost, name)
+			require.Contains(t, err.Error(), "removed or replaced", name)
+			require.Equal(t, maxWriteAttempts, calls, name)
+			got, err := s.Load(ctx, key)
+			require.NoError(t, err)
+			require.Equal(t, fsFullToken("at-1"), got, name)
+			require.Equal(t, []string{"k.json"}, fsNames(t, s.Dir()), "%s: no temporary file left", name)
+		}
+	})
 }

@@ -24,12 +24,24 @@ type Store interface {
 	// Save stores tok under key, replacing what was there. When it returns
 	// nil the token is durable as far as the store promises.
 	Save(ctx context.Context, key string, tok *Token) error
+	// CompareAndSwap stores tok under key only if the token stored there is
+	// still old (the same access token; nil: no token stored), and otherwise
+	// changes nothing and returns an error wrapping ErrStoreChanged. The
+	// comparison and the write are one atomic step against every other Save,
+	// CompareAndSwap and Delete of key, in this process and, for a shared
+	// store, in every other. A Source saves the token it renewed this way, so
+	// neither a holder whose lock was lost meanwhile nor a renewal racing a
+	// new sign-in (SaveToken, which uses Save) can overwrite a newer token.
+	CompareAndSwap(ctx context.Context, key string, old, tok *Token) error
 	// Delete removes key's token. Deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 	// Lock takes key's refresh lock, waiting until it is free or ctx is
 	// done. While it is held no other holder of the same store, in this
-	// process or another, holds it. unlock releases it, and reports an error
-	// when the lock was lost meanwhile (a lease that ran out).
+	// process or another, holds it; a lock that is a lease is kept alive
+	// while its holder lives. unlock releases it, and reports an error
+	// wrapping ErrLockLost when the lock was lost meanwhile. The lock only
+	// keeps siblings from renewing at once; what keeps a stale save from
+	// winning is CompareAndSwap.
 	Lock(ctx context.Context, key string) (unlock func() error, err error)
 }
 
@@ -39,7 +51,23 @@ var (
 	// ErrStoreCorrupt means a stored value could not be read as a token. The
 	// store leaves it in place for a human to inspect.
 	ErrStoreCorrupt = errors.New("videoauth: stored token unreadable")
+	// ErrStoreChanged means CompareAndSwap found another token than the one
+	// it was to replace: someone saved a newer one meanwhile.
+	ErrStoreChanged = errors.New("videoauth: stored token changed meanwhile")
+	// ErrLockLost means a store lock was no longer held when it was
+	// released or used: a lease ran out or the lock was broken, and another
+	// holder may have had it meanwhile.
+	ErrLockLost = errors.New("videoauth: store lock lost")
 )
+
+// sameToken reports whether a and b are the same grant's same token: nil
+// for both, or the same access token.
+func sameToken(a, b *Token) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.AccessToken == b.AccessToken
+}
 
 // EncodeToken returns the stored form of tok: its JSON. Stores use it so
 // every store writes the same format. A token DecodeToken would not read
@@ -117,6 +145,33 @@ func (m *MemoryStore) Save(ctx context.Context, key string, tok *Token) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.toks == nil {
+		m.toks = map[string][]byte{}
+	}
+	m.toks[key] = b
+	return nil
+}
+
+// CompareAndSwap implements Store.
+func (m *MemoryStore) CompareAndSwap(ctx context.Context, key string, old, tok *Token) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b, err := EncodeToken(tok)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var stored *Token
+	if cur, ok := m.toks[key]; ok {
+		if stored, err = DecodeToken(cur); err != nil {
+			return errorf("key %q: %w", key, err)
+		}
+	}
+	if !sameToken(stored, old) {
+		return errorf("key %q: %w", key, ErrStoreChanged)
+	}
 	if m.toks == nil {
 		m.toks = map[string][]byte{}
 	}

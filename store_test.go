@@ -176,6 +176,14 @@ func (s *stStore) Save(ctx context.Context, key string, tok *Token) error {
 	return s.MemoryStore.Save(ctx, key, tok)
 }
 
+func (s *stStore) CompareAndSwap(ctx context.Context, key string, old, tok *Token) error {
+	s.saves.Add(1)
+	if s.failSave != nil {
+		return s.failSave
+	}
+	return s.MemoryStore.CompareAndSwap(ctx, key, old, tok)
+}
+
 func (s *stStore) Lock(ctx context.Context, key string) (func() error, error) {
 	s.locks.Add(1)
 	if s.failLock != nil {
@@ -419,6 +427,119 @@ func TestSourceSaveToken(t *testing.T) {
 	plain := &Source{}
 	require.NoError(t, plain.SaveToken(context.Background(), &Token{AccessToken: "x"}))
 	require.Equal(t, "x", plain.Current().AccessToken)
+}
+
+func TestMemoryStoreCompareAndSwap(t *testing.T) {
+	ctx := context.Background()
+	m := &MemoryStore{}
+	a, b, c := &Token{AccessToken: "a"}, &Token{AccessToken: "b"}, &Token{AccessToken: "c"}
+	require.ErrorIs(t, m.CompareAndSwap(ctx, "k", a, b), ErrStoreChanged, "nothing stored, a expected")
+	require.NoError(t, m.CompareAndSwap(ctx, "k", nil, a), "nothing stored, nothing expected")
+	require.ErrorIs(t, m.CompareAndSwap(ctx, "k", nil, b), ErrStoreChanged, "a stored, nothing expected")
+	require.ErrorIs(t, m.CompareAndSwap(ctx, "k", c, b), ErrStoreChanged)
+	got, err := m.Load(ctx, "k")
+	require.NoError(t, err)
+	require.Equal(t, "a", got.AccessToken, "a refused swap changes nothing")
+	require.NoError(t, m.CompareAndSwap(ctx, "k", &Token{AccessToken: "a", RefreshToken: "other"}, b), "compared by access token")
+	got, _ = m.Load(ctx, "k")
+	require.Equal(t, "b", got.AccessToken)
+	require.ErrorIs(t, m.CompareAndSwap(ctx, "k", b, &Token{}), ErrInvalidConfig)
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	require.ErrorIs(t, m.CompareAndSwap(done, "k", b, c), context.Canceled)
+
+	// Many racing swaps from the same token: exactly one wins.
+	var wins atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 64 {
+		wg.Go(func() {
+			if m.CompareAndSwap(ctx, "k", b, &Token{AccessToken: fmt.Sprintf("w%d", i)}) == nil {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	require.EqualValues(t, 1, wins.Load())
+}
+
+// Replica A holds the store's lock, has read the store and is refreshing
+// the old grant when replica B saves a new sign-in with SaveToken. A's
+// renewal must not overwrite it: the store keeps the new sign-in, A adopts
+// it, and a replica that loads later gets it too.
+func TestSaveTokenDuringASiblingsRenewal(t *testing.T) {
+	ctx := context.Background()
+	clk := newManualClock()
+	store := &MemoryStore{}
+	old := &Token{AccessToken: "old", RefreshToken: "old-rt", Expiry: clk.Now().Add(time.Minute)}
+	require.NoError(t, store.Save(ctx, "user", old))
+	inMint, release := make(chan struct{}), make(chan struct{})
+	a := &Source{Store: store, Key: "user", Clock: clk, Mint: func(context.Context, *Token) (*Token, error) {
+		close(inMint)
+		<-release
+		return &Token{AccessToken: "old-renewed", RefreshToken: "old-rt-2", Expiry: clk.Now().Add(time.Hour)}, nil
+	}}
+	var aSaw []string
+	a.OnToken = func(t *Token) { aSaw = append(aSaw, t.AccessToken) }
+	b := &Source{Store: store, Key: "user", Clock: clk, Mint: func(context.Context, *Token) (*Token, error) {
+		t.Error("B must not mint")
+		return nil, ErrServer
+	}}
+	clk.Advance(time.Minute) // old is expired
+	got := make(chan *Token, 1)
+	go func() {
+		tok, err := a.Token(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- tok
+	}()
+	<-inMint // A holds the lock and refreshes
+	signIn := &Token{AccessToken: "new-sign-in", RefreshToken: "new-rt", Expiry: clk.Now().Add(time.Hour)}
+	require.NoError(t, b.SaveToken(ctx, signIn))
+	close(release)
+
+	require.Equal(t, "new-sign-in", (<-got).AccessToken, "A adopts the new sign-in")
+	stored, err := store.Load(ctx, "user")
+	require.NoError(t, err)
+	require.Equal(t, "new-sign-in", stored.AccessToken, "the store keeps the new sign-in")
+	require.Empty(t, aSaw, "A's dropped renewal is not reported")
+	c := &Source{Store: store, Key: "user", Clock: clk}
+	tok, err := c.Token(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "new-sign-in", tok.AccessToken, "a replica that loads later gets it")
+}
+
+// A store lock lost during a renewal is reported to the mint's callers,
+// not dropped; the token is kept.
+func TestLostStoreLockIsReported(t *testing.T) {
+	clk := newManualClock()
+	store := &lostLockStore{}
+	m := &stMint{clk: clk}
+	src := &Source{Store: store, Key: "user", Mint: m.mint, Clock: clk}
+	tok, err := src.Token(context.Background())
+	require.ErrorIs(t, err, ErrLockLost)
+	require.NotNil(t, tok)
+	require.Equal(t, "tok-1", tok.AccessToken)
+	tok, err = src.Token(context.Background())
+	require.NoError(t, err, "cached: the next call gets it without an error")
+	require.Equal(t, "tok-1", tok.AccessToken)
+	require.EqualValues(t, 1, m.n.Load())
+}
+
+// lostLockStore is a MemoryStore whose locks are lost while held.
+type lostLockStore struct{ MemoryStore }
+
+func (s *lostLockStore) Lock(ctx context.Context, key string) (func() error, error) {
+	unlock, err := s.MemoryStore.Lock(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return func() error {
+		if err := unlock(); err != nil {
+			return err
+		}
+		return errorf("lease ran out: %w", ErrLockLost)
+	}, nil
 }
 
 // FuzzDecodeToken: whatever bytes a store holds, DecodeToken gives a token
