@@ -12,9 +12,12 @@
 //     granted scopes, user id, the raw user object and every other member of
 //     the response. It round-trips through JSON and prints redacted.
 //   - A Source caches a token and replaces it: lock-free reads, one mint for
-//     any number of concurrent callers, renewal ahead of expiry in the
-//     background, a failed mint shared and rate-limited, and
-//     ErrReauthRequired once the service revokes the grant.
+//     any number of concurrent callers, renewal in the background from the
+//     middle of a token's life so no caller waits, a failed mint shared and
+//     retried about once a second, a service that keeps rejecting fresh
+//     tokens met with one mint per interval, a renewal that never overwrites
+//     a newer sign-in, and ErrReauthRequired once the grant is revoked (by
+//     the service, or by Source.Revoke). Its doc lists each guarantee.
 //   - A Transport (or NewClient) attaches tokens to requests for the
 //     provider's hosts only, and when the service rejects a token that can be
 //     replaced, gets a new one and replays the request once.

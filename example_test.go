@@ -2,6 +2,7 @@ package videoauth_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -214,4 +215,34 @@ func ExampleFileStore() {
 	// status: 200 refreshes: 1
 	// stored token is the new one: true
 	// keys: [simkl/user-42]
+}
+
+// A user signs out: Source.Revoke ends the grant at Simkl (RFC 7009),
+// deletes it from the store, and the Source then answers ErrReauthRequired
+// without sending anything until a new sign-in is saved.
+func ExampleSource_Revoke() {
+	fake := videoauthtest.NewSimkl()
+	defer fake.Close()
+	simkl, err := videoauth.NewSimkl(videoauth.App{ClientID: fake.V2ClientID, ClientSecret: fake.V2ClientSecret,
+		AppName: "example", AppVersion: "1.0", APIURL: fake.APIURL, WebURL: fake.WebURL}, videoauth.SimklV2)
+	if err != nil {
+		panic(err)
+	}
+	access, refresh := fake.IssueToken(true, videoauth.SimklScopeRead)
+	store := &videoauth.MemoryStore{}
+	src := simkl.Source(nil)
+	src.Store, src.Key = store, "simkl/user-42"
+	_ = src.SaveToken(context.Background(), &videoauth.Token{Provider: "simkl", AccessToken: access, RefreshToken: refresh,
+		Expiry: time.Now().Add(7 * 24 * time.Hour), Meta: map[string]string{"simkl_auth": "v2"}})
+
+	fmt.Println("revoked:", src.Revoke(context.Background()) == nil, "revocations:", fake.Revocations())
+	_, err = store.Load(context.Background(), "simkl/user-42")
+	fmt.Println("still stored:", !errors.Is(err, videoauth.ErrNotStored))
+	calls := fake.APICalls() + fake.TokenCalls()
+	_, err = videoauth.NewClient(simkl, src).Get(fake.APIURL + "/sync/activities")
+	fmt.Println("sign in again:", errors.Is(err, videoauth.ErrReauthRequired), "requests sent:", fake.APICalls()+fake.TokenCalls()-calls)
+	// Output:
+	// revoked: true revocations: 1
+	// still stored: false
+	// sign in again: true requests sent: 0
 }

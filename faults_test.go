@@ -560,7 +560,8 @@ func faultParked() int {
 // TestFaultTokenEndpointDown: with the token endpoint failing (5xx, an HTML
 // 502 from a proxy, or refusing connections) while storms of 200 callers
 // use the API with a dead token, every caller gets a typed error at once,
-// the endpoint sees one mint attempt per RetryInterval of clock time, and
+// the endpoint sees one mint attempt per RetryInterval of clock time (the
+// first retry jittered between half and all of it), and
 // service resumes by itself once it is back and the interval has passed.
 // faultMode is one way the token endpoint is down, how it comes back, and
 // the typed error callers must get meanwhile.
@@ -624,9 +625,11 @@ func TestFaultTokenEndpointDown(t *testing.T) {
 				for i := range 3 {
 					round(1, fmt.Sprintf("outage, round %d", i+1))
 				}
-				r.clock.Advance(videoauth.DefaultRetryInterval - time.Second)
-				round(1, "outage, just before RetryInterval")
-				r.clock.Advance(time.Second)
+				// The first retry after a success is jittered between half
+				// and all of RetryInterval; before half, none.
+				r.clock.Advance(videoauth.DefaultRetryInterval/2 - time.Millisecond)
+				round(1, "outage, just before half of RetryInterval")
+				r.clock.Advance(videoauth.DefaultRetryInterval/2 + time.Millisecond)
 				round(2, "outage, RetryInterval passed")
 				if m.name == "refused" {
 					require.Equal(t, refusedBase+2, r.net.refused.Load(), "each attempt met ECONNREFUSED at the dial")

@@ -3,6 +3,7 @@ package videoauth
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,22 +21,56 @@ type MintFunc func(ctx context.Context, current *Token) (*Token, error)
 // Defaults of Source's zero-valued fields.
 const (
 	DefaultRefreshAhead  = 2 * time.Minute
-	DefaultRetryInterval = 5 * time.Second
+	DefaultRetryInterval = time.Second
 	DefaultMintTimeout   = 30 * time.Second
-	// expiryDelta: a token this close to its expiry is treated as expired,
-	// as x/oauth2 does, so it does not die in flight.
+	// expiryDelta is the most a token is treated as expired before its
+	// expiry, so it does not die in flight: a tenth of its lifetime, at
+	// most 10 s. (x/oauth2's flat 10 s makes a token of 10 s or less
+	// unusable from the start, so every call would mint.)
 	expiryDelta = 10 * time.Second
+	// maxRejectShift caps how far repeated rejections of new tokens stretch
+	// the interval between replacements: RetryInterval × 2^5.
+	maxRejectShift = 5
+	// maxHold bounds how long a refresh-ahead waits for requests still in
+	// flight with the token it replaces.
+	maxHold = 2 * time.Second
 )
 
-// Source hands out a cached token and replaces it when needed. Reading a
-// fresh token is lock-free (one atomic load). Any number of concurrent
-// callers that need a new token share one mint (single flight), each waiting
-// with its own ctx. A token close to expiry is renewed in the background
-// while callers keep using it, so no request waits on a refresh. A failed
-// mint is shared by its waiters and not retried more often than
-// RetryInterval, so an outage of the token endpoint does not become a flood.
-// After the service revokes the grant the source answers ErrReauthRequired,
-// without touching the network, until SetToken gives it a new token.
+// Source hands out a cached token and replaces it when needed. Its
+// guarantees, each as it holds:
+//
+//   - Reading a usable token is lock-free (one atomic load, and one clock
+//     read for a token that expires).
+//   - Any number of concurrent callers that need a new token share one mint
+//     (single flight), each waiting with its own ctx.
+//   - A token stops being handed out a tenth of its lifetime (at most 10 s)
+//     before it expires, and is renewed in the background from the middle
+//     of its usable life on (at most RefreshAhead before that point), so
+//     while the token endpoint answers within that half-life no caller waits
+//     on a renewal, whatever the lifetime. A background renewal first waits
+//     (at most 2 s, and never past the middle of what is left) for requests
+//     sent with the old token whose body cannot be replayed, since some
+//     services kill the old access token at once.
+//   - A failed mint is shared by its waiters and its error handed out,
+//     without touching the network, for RetryInterval (a service's longer
+//     Retry-After wins); the first retry after a success comes at a random
+//     point between half and the whole interval, so replicas that failed
+//     together do not probe in step.
+//   - A token rejected by the service is replaced once; if the replacement
+//     is rejected too within RetryInterval of its arrival, it is not
+//     replaced again: the rejection is returned (Invalidate reports false),
+//     so an API that keeps rejecting fresh tokens (a clock skew, a wrong
+//     environment) sees at most one mint per interval per grant, at any
+//     request rate; each further such rejection doubles the interval, up to
+//     32 times, until a request succeeds.
+//   - A renewal replaces only the token it set out to replace: a token given
+//     to SetToken, SaveToken or Revoke while it runs wins.
+//   - After the service revokes the grant, or Revoke, the source answers
+//     ErrReauthRequired without touching the network until SetToken gives
+//     it a new token.
+//   - A Source a provider made holds only that provider's tokens: another
+//     service's token (Token.Provider), from SetToken, a constructor or the
+//     Store, is refused with ErrInvalidConfig and never sent or refreshed.
 //
 // Providers return ready Sources from their grants; the exported fields may
 // be set before first use and not changed afterwards.
@@ -43,18 +78,23 @@ type Source struct {
 	// Mint gets a new token; nil for a token that cannot be renewed without
 	// the user (then an expired or rejected token means ErrReauthRequired).
 	Mint MintFunc
-	// OnToken is called with every newly minted token before any caller
-	// receives it: the place to persist it (a rotated refresh token must not
-	// be lost). It must not call back into the Source.
+	// OnToken is called with every newly minted token that the Source
+	// adopts, before any caller receives it: the place to persist it (a
+	// rotated refresh token must not be lost). A renewal superseded by
+	// SetToken is not reported. It runs under the Source's lock and must not
+	// call back into the Source.
 	OnToken func(*Token)
-	// OnRevoked is called once when the service reports the grant revoked.
+	// OnRevoked is called once when the service reports the grant revoked,
+	// or Revoke revokes it.
 	OnRevoked func(*Token)
 	// Clock is the time source; nil is the real clock.
 	Clock Clock
-	// RefreshAhead is how long before expiry a background renewal starts
-	// (at most half the token's lifetime); 0 means DefaultRefreshAhead.
+	// RefreshAhead is how long before a token stops being usable a
+	// background renewal starts (at most half its usable life); 0 means
+	// DefaultRefreshAhead.
 	RefreshAhead time.Duration
-	// RetryInterval is the least time between two failed mints; 0 means
+	// RetryInterval is the least time between two failed mints, and the
+	// age under which a rejected new token is not replaced; 0 means
 	// DefaultRetryInterval. A failure whose *Error carries a longer
 	// RetryAfter (a 429 or 503 from the token endpoint) waits that long.
 	RetryInterval time.Duration
@@ -67,48 +107,104 @@ type Source struct {
 	// otherwise it takes the store's lock, reads the store again, mints only
 	// if the stored token is still the stale one (else it adopts the stored
 	// token, or renews from its newer refresh token), saves the new token
-	// and unlocks: N replicas make one refresh. A mint that fails with
-	// ErrReauthRequired (invalid_grant) reads the store once more before
-	// giving up, since a sibling may have rotated the grant. A store that
-	// cannot be locked or read stops renewals with its error (the token in
-	// memory is used while it lasts); a new token that cannot be saved is
-	// still cached and used, and the mint's callers get the save error.
+	// with CompareAndSwap against what it read, and unlocks: N replicas make
+	// one refresh. When the swap finds a newer token (SaveToken of a new
+	// sign-in, or a sibling that renewed after this Source's lock was lost),
+	// the stored token wins and is adopted; the renewal is dropped. A mint
+	// that fails with ErrReauthRequired (invalid_grant) reads the store once
+	// more before giving up, since a sibling may have rotated the grant. A
+	// store that cannot be locked or read stops renewals with its error (the
+	// token in memory is used while it lasts); a new token that cannot be
+	// saved, or whose lock was lost, is still cached and used, and the
+	// mint's callers get that error with it.
 	Store Store
 	// Key is the token's key in Store.
 	Key string
 
+	provider string                              // the service whose tokens this holds; "" takes any
+	revoker  func(context.Context, *Token) error // the provider's revocation, for Revoke
+
 	cur     atomic.Pointer[entry]
 	aheadAt atomic.Int64 // unix nanos before which no refresh-ahead starts
+	rejects atomic.Int32 // new tokens rejected in a row: stretches the guard
 
 	mu       sync.Mutex
+	gen      uint64 // bumped by SetToken and Revoke: older renewals do not land
 	flight   *flight
 	lastErr  error
 	lastAt   time.Time
 	lastWait time.Duration // how long lastErr stands
+	failures int           // failed mints in a row
 }
 
 // entry is one cached token and what the source knows of it.
 type entry struct {
 	tok     *Token
-	got     time.Time // when the source received it
-	dead    bool      // rejected by the service: do not hand out
-	revoked bool      // grant gone: ErrReauthRequired until SetToken
+	got     time.Time     // when the source received it
+	margin  time.Duration // how long before tok.Expiry it stops being handed out
+	dead    bool          // rejected by the service: do not hand out
+	revoked bool          // grant gone: ErrReauthRequired until SetToken
+	fresh   bool          // it replaced a rejected token: see Source.replace
+	err     error         // refused (another service's token): handed out instead
+
+	// inflight counts requests in flight with tok whose body cannot be
+	// replayed; a refresh-ahead waits for them (see Source.hold).
+	inflight atomic.Int64
+	drained  atomic.Pointer[drainer]
+}
+
+// drainer is closed when an entry's inflight count drops to zero.
+type drainer struct {
+	once sync.Once
+	ch   chan struct{}
 }
 
 type flight struct {
-	done chan struct{}
-	tok  *Token
-	err  error
+	done       chan struct{}
+	gen        uint64
+	hurry      chan struct{} // refresh-ahead only: closed when a caller needs the token now
+	hurryOnce  sync.Once
+	e          *entry // the entry the mint produced, if any
+	err        error
+	superseded bool // SetToken or Revoke came first: start over
 }
 
 // NewSource returns a Source holding tok (may be nil) and renewing it with
 // mint (may be nil).
 func NewSource(tok *Token, mint MintFunc) *Source {
-	s := &Source{Mint: mint}
+	return newSource("", nil, tok, mint)
+}
+
+// newSource is NewSource for a provider's grant: it holds only provider's
+// tokens and reads clock.
+func newSource(provider string, clock Clock, tok *Token, mint MintFunc) *Source {
+	s := &Source{Mint: mint, Clock: clock, provider: provider}
 	if tok != nil {
-		s.cur.Store(&entry{tok: tok, got: s.clock().Now()})
+		s.cur.Store(s.newEntry(tok, s.clock().Now(), false))
 	}
 	return s
+}
+
+// newEntry wraps tok, received at now. A token of another provider is
+// refused.
+func (s *Source) newEntry(tok *Token, now time.Time, fresh bool) *entry {
+	e := &entry{tok: tok, got: now, fresh: fresh}
+	if life := tok.Expiry.Sub(now); !tok.Expiry.IsZero() && life > 0 {
+		e.margin = min(expiryDelta, life/10)
+	}
+	if err := s.foreign(tok); err != nil {
+		e.err, e.dead = err, true
+	}
+	return e
+}
+
+// foreign returns an error wrapping ErrInvalidConfig when tok belongs to
+// another service than the Source's.
+func (s *Source) foreign(tok *Token) error {
+	if s.provider == "" || tok == nil || tok.Provider == "" || tok.Provider == s.provider {
+		return nil
+	}
+	return errorf("a %s token given to a %s Source: %w", safeCode(truncate(tok.Provider, 32)), s.provider, ErrInvalidConfig)
 }
 
 func (s *Source) clock() Clock { return clockOr(s.Clock) }
@@ -123,35 +219,52 @@ func orDefault(d, def time.Duration) time.Duration {
 // usable reports whether e's token may be handed out at now.
 func (e *entry) usable(now time.Time) bool {
 	return e != nil && !e.dead && e.tok.AccessToken != "" &&
-		(e.tok.Expiry.IsZero() || now.Before(e.tok.Expiry.Add(-expiryDelta)))
+		(e.tok.Expiry.IsZero() || now.Before(e.tok.Expiry.Add(-e.margin)))
 }
 
 // Token returns a usable token, minting one if there is none.
 func (s *Source) Token(ctx context.Context) (*Token, error) {
+	e, err := s.acquire(ctx)
+	if e == nil {
+		return nil, err
+	}
+	return e.tok, err
+}
+
+// acquire returns the entry of a usable token, minting one if there is none.
+// The entry may come with an error when a new token could not be saved.
+func (s *Source) acquire(ctx context.Context) (*entry, error) {
 	e := s.cur.Load()
 	if e != nil && !e.dead && e.tok.Expiry.IsZero() && e.tok.AccessToken != "" {
-		return e.tok, nil // never-expiring token: no clock read
+		return e, nil // never-expiring token: no clock read
 	}
 	now := s.clock().Now()
 	if e.usable(now) {
 		if s.Mint != nil && s.inWindow(e, now) {
 			s.refreshAhead(e, now)
 		}
-		return e.tok, nil
+		return e, nil
 	}
 	return s.slow(ctx)
 }
 
-// inWindow reports whether e is close enough to expiry to renew it.
+// inWindow reports whether e is close enough to the end of its usable life
+// to renew it: from the middle of that life on, or RefreshAhead before its
+// end if that comes later.
 func (s *Source) inWindow(e *entry, now time.Time) bool {
-	ahead := orDefault(s.RefreshAhead, DefaultRefreshAhead)
-	if life := e.tok.Expiry.Sub(e.got); life > 0 && ahead > life/2 {
-		ahead = life / 2
+	if e.tok.Expiry.IsZero() {
+		return false
 	}
-	return e.tok.expiresWithin(now, ahead)
+	end := e.tok.Expiry.Add(-e.margin)
+	ahead := orDefault(s.RefreshAhead, DefaultRefreshAhead)
+	if half := end.Sub(e.got) / 2; ahead > half {
+		ahead = half
+	}
+	return !now.Before(end.Add(-ahead))
 }
 
-// refreshAhead starts a background mint at most once per RetryInterval.
+// refreshAhead starts a background mint, unless one failed less than the
+// retry wait ago.
 func (s *Source) refreshAhead(e *entry, now time.Time) {
 	at := s.aheadAt.Load()
 	if now.UnixNano() < at {
@@ -162,84 +275,160 @@ func (s *Source) refreshAhead(e *entry, now time.Time) {
 	}
 	s.mu.Lock()
 	if s.flight == nil && s.cur.Load() == e {
-		s.start(context.Background(), e)
+		s.start(context.Background(), e, true)
 	}
 	s.mu.Unlock()
 }
 
-func (s *Source) slow(ctx context.Context) (*Token, error) {
-	s.mu.Lock()
-	e := s.cur.Load()
-	now := s.clock().Now()
-	switch {
-	case e != nil && e.revoked:
-		s.mu.Unlock()
-		return nil, ErrReauthRequired
-	case e.usable(now):
-		s.mu.Unlock()
-		return e.tok, nil
-	case s.Mint == nil && s.Store == nil:
-		s.mu.Unlock()
-		var cur *Token
-		if e != nil {
-			cur = e.tok
-		}
-		return nil, reauthErr(cur)
-	}
-	f := s.flight
-	if f == nil {
-		if s.lastErr != nil && now.Sub(s.lastAt) < s.lastWait {
-			err := s.lastErr
+func (s *Source) slow(ctx context.Context) (*entry, error) {
+	for {
+		s.mu.Lock()
+		e := s.cur.Load()
+		now := s.clock().Now()
+		switch {
+		case e != nil && e.revoked:
 			s.mu.Unlock()
-			return nil, err
+			return nil, ErrReauthRequired
+		case e != nil && e.err != nil:
+			s.mu.Unlock()
+			return nil, e.err
+		case e.usable(now):
+			s.mu.Unlock()
+			return e, nil
+		case s.Mint == nil && s.Store == nil:
+			s.mu.Unlock()
+			var cur *Token
+			if e != nil {
+				cur = e.tok
+			}
+			return nil, reauthErr(cur)
 		}
-		f = s.start(ctx, e)
-	}
-	s.mu.Unlock()
-	select {
-	case <-f.done:
-		return f.tok, f.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
+		f := s.flight
+		if f == nil {
+			if s.lastErr != nil && now.Sub(s.lastAt) < s.lastWait {
+				err := s.lastErr
+				s.mu.Unlock()
+				return nil, err
+			}
+			f = s.start(ctx, e, false)
+		} else if f.hurry != nil {
+			f.hurryOnce.Do(func() { close(f.hurry) }) // a caller waits: no more holding back
+		}
+		s.mu.Unlock()
+		select {
+		case <-f.done:
+			if f.superseded {
+				continue // SetToken or Revoke came in meanwhile: serve what it left
+			}
+			return f.e, f.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 }
 
-// start launches a mint; s.mu is held. The mint's context keeps ctx's values
-// but not its cancellation.
-func (s *Source) start(ctx context.Context, e *entry) *flight {
-	f := &flight{done: make(chan struct{})}
+// start launches a mint replacing e (nil: there is no token yet); s.mu is
+// held. The mint's context keeps ctx's values but not its cancellation.
+func (s *Source) start(ctx context.Context, e *entry, ahead bool) *flight {
+	f := &flight{done: make(chan struct{}), gen: s.gen}
+	if ahead {
+		f.hurry = make(chan struct{})
+	}
 	s.flight = f
 	var cur *Token
 	if e != nil {
 		cur = e.tok
 	}
+	// A token that replaces one the service rejected is guarded: if it is
+	// rejected too, at once, the service is not rejecting its age.
+	rejected := e != nil && e.dead
 	go func() {
+		if ahead {
+			s.hold(e, f.hurry)
+		}
 		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDefault(s.MintTimeout, DefaultMintTimeout))
-		tok, err := s.obtain(mctx, cur)
+		tok, minted, err := s.obtain(mctx, cur)
 		cancel()
 		s.mu.Lock()
 		now := s.clock().Now()
 		switch {
+		case f.gen != s.gen:
+			// SetToken or Revoke replaced the token this renewal set out to
+			// replace: its result, or its failure, is about a token no longer
+			// held, and must not overwrite what replaced it.
+			f.superseded = true
 		case tok != nil:
 			// Even when err reports a failed save: the token is valid and
 			// must not be lost.
-			s.cur.Store(&entry{tok: tok, got: now})
-			s.lastErr = nil
+			if minted && s.OnToken != nil {
+				s.OnToken(tok)
+			}
+			f.e = s.newEntry(tok, now, rejected)
+			s.cur.Store(f.e)
+			s.lastErr, s.failures = nil, 0
+			s.aheadAt.Store(0) // the new token's window is its own
 		default:
 			if cur != nil && errors.Is(err, ErrReauthRequired) {
 				s.cur.Store(&entry{tok: cur, got: now, dead: true, revoked: true})
 			}
+			s.failures++
 			s.lastErr, s.lastAt, s.lastWait = err, now, s.retryWait(err)
+			if ahead {
+				s.aheadAt.Store(now.Add(s.lastWait).UnixNano())
+			}
 		}
-		s.flight = nil
+		f.err = err
+		if s.flight == f {
+			s.flight = nil
+		}
 		s.mu.Unlock()
-		f.tok, f.err = tok, err
 		close(f.done)
 	}()
 	return f
 }
 
-// mint runs Mint and OnToken.
+// hold waits, before a refresh-ahead replaces e, until no request whose
+// body cannot be replayed is in flight with e's token (some services kill
+// the old access token the moment they issue a new one, and such a request
+// could not be sent again), at most maxHold and at most half of what is left
+// of e's usable life, or until a caller needs the token now.
+func (s *Source) hold(e *entry, hurry <-chan struct{}) {
+	if e == nil || e.inflight.Load() == 0 {
+		return
+	}
+	d := &drainer{ch: make(chan struct{})}
+	e.drained.Store(d)
+	if e.inflight.Load() == 0 {
+		return
+	}
+	wait := maxHold
+	if !e.tok.Expiry.IsZero() {
+		wait = min(wait, e.tok.Expiry.Add(-e.margin).Sub(s.clock().Now())/2)
+	}
+	if wait <= 0 {
+		return
+	}
+	select {
+	case <-d.ch:
+	case <-hurry:
+	case <-s.clock().After(wait):
+	}
+}
+
+// track counts a request whose body cannot be replayed in flight with e's
+// token; the returned func ends it.
+func (e *entry) track() func() {
+	e.inflight.Add(1)
+	return func() {
+		if e.inflight.Add(-1) == 0 {
+			if d := e.drained.Load(); d != nil {
+				d.once.Do(func() { close(d.ch) })
+			}
+		}
+	}
+}
+
+// mint runs Mint and checks what it returns.
 func (s *Source) mint(ctx context.Context, cur *Token) (*Token, error) {
 	if s.Mint == nil {
 		return nil, reauthErr(cur)
@@ -250,9 +439,6 @@ func (s *Source) mint(ctx context.Context, cur *Token) (*Token, error) {
 	}
 	if err != nil {
 		return nil, err
-	}
-	if s.OnToken != nil {
-		s.OnToken(tok)
 	}
 	return tok, nil
 }
@@ -267,33 +453,45 @@ func reauthErr(cur *Token) error {
 }
 
 // obtain gets the token that replaces cur (nil: there is none yet): from
-// Mint, or with a Store, as Store's doc says. It returns a non-nil token
-// with an error only when the token could not be saved.
-func (s *Source) obtain(ctx context.Context, cur *Token) (*Token, error) {
+// Mint, or with a Store, as Store's doc says. minted tells whether the token
+// is one this call minted (rather than one a sibling stored). It returns a
+// non-nil token with an error only when the token could not be saved or
+// its lock was lost.
+func (s *Source) obtain(ctx context.Context, cur *Token) (tok *Token, minted bool, err error) {
 	if s.Store == nil {
-		return s.mint(ctx, cur)
+		tok, err := s.mint(ctx, cur)
+		return tok, tok != nil, err
 	}
 	// A sibling may have stored a replacement already: no lock needed.
 	stored, err := s.load(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if s.adoptable(stored, cur) {
-		return stored, nil
+		return stored, false, nil
 	}
 	unlock, err := s.Store.Lock(ctx, s.Key)
 	if err != nil {
-		return nil, errorf("locking the store: %w", err)
+		return nil, false, errorf("locking the store: %w", err)
 	}
-	// An error from unlock means the lock's lease ran out during the mint;
-	// the token is saved either way, and a sibling that minted meanwhile is
-	// caught by the API's rejection and the re-read that follows it.
-	defer unlock()
-	if stored, err = s.load(ctx); err != nil {
-		return nil, err
+	tok, minted, err = s.obtainLocked(ctx, cur)
+	if uerr := unlock(); uerr != nil && minted {
+		// The save was a CompareAndSwap, so the store is right whatever
+		// happened; but the renewal was not exclusive, and with a service
+		// that rotates refresh tokens a sibling's may have undone it.
+		err = errors.Join(err, errorf("store lock not held to the end of the renewal: %w", uerr))
+	}
+	return tok, minted, err
+}
+
+// obtainLocked is obtain's part under the store's lock.
+func (s *Source) obtainLocked(ctx context.Context, cur *Token) (*Token, bool, error) {
+	stored, err := s.load(ctx)
+	if err != nil {
+		return nil, false, err
 	}
 	if s.adoptable(stored, cur) {
-		return stored, nil
+		return stored, false, nil
 	}
 	base := cur
 	if stored != nil && (cur == nil || stored.AccessToken != cur.AccessToken) {
@@ -303,20 +501,31 @@ func (s *Source) obtain(ctx context.Context, cur *Token) (*Token, error) {
 	if errors.Is(err, ErrReauthRequired) {
 		// invalid_grant: a process that does not take the lock may have
 		// rotated the grant. Adopt its token rather than give up.
-		if again, lerr := s.load(ctx); lerr == nil && again != nil && s.adoptable(again, base) {
-			return again, nil
+		if again, lerr := s.load(ctx); lerr == nil && s.adoptable(again, base) {
+			return again, false, nil
 		}
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if err := s.Store.Save(ctx, s.Key, tok); err != nil {
-		return tok, errorf("new token not saved: %w", err)
+	if err := s.Store.CompareAndSwap(ctx, s.Key, stored, tok); err != nil {
+		if errors.Is(err, ErrStoreChanged) {
+			// A newer token was saved meanwhile: a new sign-in, or a sibling
+			// that renewed after our lock was lost. It wins.
+			if again, lerr := s.load(ctx); lerr == nil && s.adoptable(again, stored) {
+				return again, false, nil
+			}
+		}
+		if errors.Is(err, ErrLockLost) {
+			return tok, true, errorf("saving the new token: the store's lock was lost, so the save may not have been exclusive: %w", err)
+		}
+		return tok, true, errorf("new token not saved: %w", err)
 	}
-	return tok, nil
+	return tok, true, nil
 }
 
-// load reads Key from Store; no stored token is (nil, nil).
+// load reads Key from Store; no stored token is (nil, nil). Another
+// service's token is refused.
 func (s *Source) load(ctx context.Context) (*Token, error) {
 	tok, err := s.Store.Load(ctx, s.Key)
 	if errors.Is(err, ErrNotStored) {
@@ -324,6 +533,9 @@ func (s *Source) load(ctx context.Context) (*Token, error) {
 	}
 	if err != nil {
 		return nil, errorf("reading the store: %w", err)
+	}
+	if err := s.foreign(tok); err != nil {
+		return nil, errorf("stored under key %q: %w", s.Key, err)
 	}
 	return tok, nil
 }
@@ -333,13 +545,19 @@ func (s *Source) adoptable(stored, stale *Token) bool {
 	if stored == nil || stale != nil && stored.AccessToken == stale.AccessToken {
 		return false
 	}
-	return (&entry{tok: stored}).usable(s.clock().Now())
+	now := s.clock().Now()
+	return s.newEntry(stored, now, false).usable(now)
 }
 
 // retryWait is how long a failed mint's error is handed out before the next
-// attempt: RetryInterval, or the service's longer RetryAfter.
+// attempt: RetryInterval (the first failure after a success: a random part
+// of it, between half and all), or the service's longer RetryAfter. s.mu is
+// held.
 func (s *Source) retryWait(err error) time.Duration {
 	d := orDefault(s.RetryInterval, DefaultRetryInterval)
+	if s.failures == 1 {
+		d = d/2 + rand.N(d/2+1)
+	}
 	var e *Error
 	if errors.As(err, &e) && e.RetryAfter > d {
 		d = e.RetryAfter
@@ -348,17 +566,50 @@ func (s *Source) retryWait(err error) time.Duration {
 }
 
 // Invalidate drops the cached token if it is still stale — the token a
-// rejected request carried. If another caller already replaced it, nothing
-// happens, so N requests rejected together cause one mint, not N.
-func (s *Source) Invalidate(stale *Token) {
+// rejected request carried — and reports whether the next Token call will
+// get another token. If another caller already replaced it, nothing
+// happens, so N requests rejected together cause one mint, not N. A token
+// that itself replaced a rejected one and is rejected within RetryInterval
+// of its arrival is kept, and Invalidate reports false: the service rejects
+// fresh tokens, and minting again would flood it; see Source.
+func (s *Source) Invalidate(stale *Token) bool {
+	e := s.cur.Load()
+	if e == nil || e.tok != stale {
+		return true
+	}
+	return s.replace(e)
+}
+
+// replace drops e after the service rejected its token, unless e is a
+// replacement younger than the guard interval (RetryInterval, doubled for
+// each new token rejected in a row): then it reports false and the
+// rejection stands.
+func (s *Source) replace(e *entry) bool {
+	if e.fresh {
+		guard := orDefault(s.RetryInterval, DefaultRetryInterval) << min(s.rejects.Load(), maxRejectShift)
+		if s.clock().Now().Sub(e.got) < guard {
+			return s.cur.Load() != e
+		}
+	}
 	for {
-		e := s.cur.Load()
-		if e == nil || e.tok != stale || e.dead {
-			return
+		c := s.cur.Load()
+		if c != e {
+			return true // replaced or dropped by another caller already
 		}
-		if s.cur.CompareAndSwap(e, &entry{tok: e.tok, got: e.got, dead: true}) {
-			return
+		if s.cur.CompareAndSwap(e, &entry{tok: e.tok, got: e.got, margin: e.margin, dead: true}) {
+			if e.fresh {
+				s.rejects.Add(1)
+			}
+			return true
 		}
+	}
+}
+
+// accepted records that the service took a request: repeated rejections
+// of new tokens no longer stretch the guard.
+func (s *Source) accepted() {
+	if s.rejects.Load() != 0 {
+		s.rejects.Store(0)
 	}
 }
 
@@ -380,23 +631,44 @@ func (s *Source) revoke(stale *Token) {
 
 // SetToken replaces the cached token (nil clears it) and lifts a revoked
 // state and any remembered mint failure: the way back after a new sign-in.
+// A renewal in flight when it is called does not overwrite tok: its callers
+// get tok (or whatever tok leads to) instead. A token of another service
+// than the Source's provider is refused: Token then returns an error
+// wrapping ErrInvalidConfig.
 func (s *Source) SetToken(tok *Token) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.replaceLocked(tok)
+}
+
+// replaceLocked puts tok in place of whatever the Source holds and detaches
+// a renewal in flight; s.mu is held.
+func (s *Source) replaceLocked(tok *Token) {
+	s.gen++
+	s.flight = nil // a renewal in flight lands nowhere (start sees gen)
 	if tok == nil {
 		s.cur.Store(nil)
 	} else {
-		s.cur.Store(&entry{tok: tok, got: s.clock().Now()})
+		s.cur.Store(s.newEntry(tok, s.clock().Now(), false))
 	}
-	s.lastErr = nil
+	s.lastErr, s.failures = nil, 0
 	s.aheadAt.Store(0)
+	s.rejects.Store(0)
 }
 
 // SaveToken saves tok in Store under Key, when the Source has a Store, and
 // then caches it as SetToken does: the way to hand a Source the token of a
-// new sign-in so that every sibling sees it. tok is cached even when the
-// save fails (and the error wraps the store's), so it is not lost.
+// new sign-in so that every sibling sees it. A sibling's renewal of the old
+// grant that runs meanwhile cannot overwrite it (the renewal's save is a
+// CompareAndSwap against the token it read), and siblings adopt it when
+// their own token next needs replacing. tok is cached even when the save
+// fails (and the error wraps the store's), so it is not lost. A token of
+// another service is refused with ErrInvalidConfig and neither saved nor
+// cached.
 func (s *Source) SaveToken(ctx context.Context, tok *Token) error {
+	if err := s.foreign(tok); err != nil {
+		return err
+	}
 	var err error
 	if s.Store != nil {
 		if err = s.Store.Save(ctx, s.Key, tok); err != nil {
@@ -407,9 +679,58 @@ func (s *Source) SaveToken(ctx context.Context, tok *Token) error {
 	return err
 }
 
+// Revoke ends the grant of the Source's current token at the service (the
+// provider's revocation: Vimeo's DELETE /tokens, Simkl V2's RFC 7009
+// endpoint), deletes it from Store, calls OnRevoked, and from then on
+// answers ErrReauthRequired without touching the network until SetToken or
+// SaveToken gives it a new token; a renewal in flight does not land. A
+// Source with no token (in memory or in Store) has nothing to revoke at the
+// service and is only marked. A Source whose provider cannot revoke
+// (Viki, Simkl V1, NewSource) returns an error wrapping ErrUnsupportedGrant
+// and changes nothing; so does a failed revocation, with the service's
+// error, since the grant may still be alive.
+func (s *Source) Revoke(ctx context.Context) error {
+	if s.revoker == nil {
+		return errorf("this Source's provider offers no revocation: %w", ErrUnsupportedGrant)
+	}
+	tok := s.Current()
+	if tok == nil && s.Store != nil {
+		var err error
+		if tok, err = s.load(ctx); err != nil {
+			return err
+		}
+	}
+	if tok != nil {
+		if err := s.foreign(tok); err != nil {
+			return err
+		}
+		if err := s.revoker(ctx, tok); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	s.replaceLocked(nil)
+	if tok != nil {
+		s.cur.Store(&entry{tok: tok, got: s.clock().Now(), dead: true, revoked: true})
+	} else {
+		s.cur.Store(&entry{tok: &Token{}, dead: true, revoked: true})
+	}
+	s.mu.Unlock()
+	var err error
+	if s.Store != nil {
+		if err = s.Store.Delete(ctx, s.Key); err != nil {
+			err = errorf("revoked, but not deleted from the store: %w", err)
+		}
+	}
+	if tok != nil && s.OnRevoked != nil {
+		s.OnRevoked(tok)
+	}
+	return err
+}
+
 // Current returns the cached token without minting, or nil.
 func (s *Source) Current() *Token {
-	if e := s.cur.Load(); e != nil {
+	if e := s.cur.Load(); e != nil && e.err == nil && e.tok.AccessToken != "" {
 		return e.tok
 	}
 	return nil

@@ -612,11 +612,11 @@ func (s *Simkl) Device(ctx context.Context, scopes ...string) (*DeviceCode, erro
 // V1: tokens last five years and cannot be refreshed; a rejected token
 // means the user revoked the app, and the Source answers ErrReauthRequired.
 func (s *Simkl) Source(t *Token) *Source {
-	src := NewSource(t, nil)
-	src.Clock = s.app.Clock
+	src := newSource("simkl", s.app.Clock, t, nil)
 	if s.gen == SimklV2 {
 		src.Mint = s.refresh
 		src.RefreshAhead = 24 * time.Hour
+		src.revoker = s.Revoke
 	}
 	return src
 }

@@ -896,8 +896,11 @@ func sweepVimeo(t *testing.T, e *sweepEnv) {
 	fake.ClientSecret = sweepSecret + "-vimeo-client-secret"
 	t.Cleanup(fake.Close)
 	hc, w, c := e.client(fake.Client().Transport, "")
+	// The Source's clock: a replacement rejected at once is not replaced
+	// again, so the test moves time between rejections.
+	vclock := videoauthtest.NewClock(time.Now())
 	app := videoauth.App{ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, RedirectURL: "https://app.example/callback",
-		APIURL: fake.URL, HTTPClient: hc, Logger: e.logger}
+		APIURL: fake.URL, HTTPClient: hc, Logger: e.logger, Clock: vclock}
 	v, err := videoauth.NewVimeo(app)
 	require.NoError(t, err)
 	bad := app
@@ -923,11 +926,13 @@ func sweepVimeo(t *testing.T, e *sweepEnv) {
 		e.answer(t, "vimeo deleted token: re-minted and replayed", v, resp, err, 200, nil)
 		require.Equal(t, 2, fake.Mints())
 
+		vclock.Advance(videoauth.DefaultRetryInterval)
 		fake.DeleteAllTokens()
 		resp, err = client.Do(e.request(t, http.MethodPatch, fake.URL+"/me", `{"name":"sweep"}`, true))
 		e.answer(t, "vimeo PATCH replayed with its body (8002 after the replay)", v, resp, err, 401, videoauth.ErrReauthRequired)
 		require.Equal(t, 3, fake.Mints())
 
+		vclock.Advance(2 * videoauth.DefaultRetryInterval) // the guard doubled after the last rejection
 		fake.DeleteAllTokens()
 		resp, err = client.Do(e.request(t, http.MethodPatch, fake.URL+"/me", `{"name":"sweep"}`, false))
 		e.answer(t, "vimeo PATCH without GetBody: not replayed", v, resp, err, 401, videoauth.ErrReauthRequired)
@@ -1399,6 +1404,7 @@ func sweepSimklV2(t *testing.T, e *sweepEnv) {
 		e.answer(t, "simkl v2 POST refreshed and replayed after a 401", s, resp, err, 201, nil)
 		require.Equal(t, killed+1, fake.KilledTokenUses())
 
+		clock.Advance(videoauth.DefaultRetryInterval) // other's new token is no longer guarded
 		other.Invalidate(other.Current())
 		_, err = other.Token(ctx)
 		require.NoError(t, err)

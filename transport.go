@@ -15,8 +15,13 @@ const maxDrain = 64 << 10
 // provider's API hosts with tokens from Source. When the provider's Verdict
 // says the token was rejected but can be replaced, it gets a new one (one
 // mint for any number of concurrent rejections) and replays the request
-// once; a second rejection is returned as it is. When the grant is revoked
-// the response is returned and the Source stops minting.
+// once; a second rejection is returned as it is. A token that itself
+// replaced a rejected one and is rejected again within the Source's
+// RetryInterval is not replaced: the rejection is returned (see Source).
+// When the grant is revoked the response is returned and the Source stops
+// minting. A token of another service than the Provider's (Token.Provider)
+// is refused with an error wrapping ErrInvalidConfig before anything is
+// sent.
 //
 // Requests to hosts the provider does not own pass through untouched, so a
 // redirect to another host never carries a credential. The caller's request
@@ -52,9 +57,10 @@ type urlKeeper interface{ keepsURL() }
 
 // credCache is a credential and the token it was built from.
 type credCache struct {
-	tok    *Token
-	access string // tok.AccessToken when built, in case tok was changed since
-	value  string
+	tok      *Token
+	access   string // tok.AccessToken when built, in case tok was changed since
+	provider string // tok.Provider when built, likewise
+	value    string
 }
 
 // NewClient returns an *http.Client that authorizes requests to p's API with
@@ -111,33 +117,35 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.base().RoundTrip(req)
 	}
 	ctx := req.Context()
-	tok, err := t.Source.Token(ctx)
+	e, err := t.Source.acquire(ctx)
 	if err != nil {
 		closeBody(req)
 		return nil, err
 	}
-	resp, err := t.send(req, req.Body, tok)
+	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	resp, err := t.send(req, req.Body, e, !replayable)
 	if err != nil {
 		return nil, err
 	}
 	switch t.Provider.Verdict(resp) {
 	case VerdictOK:
+		t.Source.accepted()
 		return resp, nil
 	case VerdictRevoked:
-		t.Source.revoke(tok)
+		t.Source.revoke(e.tok)
 		return resp, nil
 	}
 	// VerdictExpired.
 	if t.Source.Mint == nil {
-		t.Source.revoke(tok) // cannot be replaced without the user
+		t.Source.revoke(e.tok) // cannot be replaced without the user
 		return resp, nil
 	}
-	t.Source.Invalidate(tok)
-	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	if !replayable {
+	if !t.Source.replace(e) || !replayable {
+		// A new token rejected at once is not replaced (the rejection is
+		// not about its age); a body that cannot be sent again is not.
 		return resp, nil
 	}
-	tok2, err := t.Source.Token(ctx)
+	e2, err := t.Source.acquire(ctx)
 	if err != nil {
 		drain(resp)
 		return nil, err
@@ -150,20 +158,24 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	drain(resp)
-	return t.send(req, body, tok2)
+	return t.send(req, body, e2, false)
 }
 
-// send clones req with body, authorizes the clone and sends it. The base
-// transport closes body.
-func (t *Transport) send(req *http.Request, body io.ReadCloser, tok *Token) (*http.Response, error) {
+// send clones req with body, authorizes the clone with e's token and sends
+// it. The base transport closes body. track counts the request as one that
+// cannot be replayed, in flight with e's token, until the answer comes.
+func (t *Transport) send(req *http.Request, body io.ReadCloser, e *entry, track bool) (*http.Response, error) {
 	_, keepsURL := t.Provider.(urlKeeper)
 	r := cloneForCredential(req, !keepsURL)
 	r.Body = body
-	if err := t.authorize(r, tok); err != nil {
+	if err := t.authorize(r, e.tok); err != nil {
 		if body != nil {
 			body.Close()
 		}
 		return nil, err
+	}
+	if track && !e.tok.Expiry.IsZero() {
+		defer e.track()()
 	}
 	resp, err := t.base().RoundTrip(r)
 	if err != nil {
@@ -177,18 +189,33 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, tok *Token) (*ht
 }
 
 // authorize attaches tok's credential to r, reusing the credential built
-// for the previous request when the token is the same.
+// for the previous request when the token is the same. A token of another
+// service is refused before anything is attached.
 func (t *Transport) authorize(r *http.Request, tok *Token) error {
 	c, ok := t.Provider.(credentialer)
 	if !ok || tok == nil || tok.AccessToken == "" {
+		if err := t.checkProvider(tok); err != nil {
+			return err
+		}
 		return t.Provider.Authorize(r, tok) // and its own error for a bad token
 	}
 	k := t.cred.Load()
-	if k == nil || k.tok != tok || k.access != tok.AccessToken {
-		k = &credCache{tok: tok, access: tok.AccessToken, value: c.credential(tok)}
+	if k == nil || k.tok != tok || k.access != tok.AccessToken || k.provider != tok.Provider {
+		if err := t.checkProvider(tok); err != nil {
+			return err
+		}
+		k = &credCache{tok: tok, access: tok.AccessToken, provider: tok.Provider, value: c.credential(tok)}
 		t.cred.Store(k)
 	}
 	return c.authorizeWith(r, tok, k.value)
+}
+
+// checkProvider refuses a token that another service issued.
+func (t *Transport) checkProvider(tok *Token) error {
+	if tok != nil && tok.Provider != "" && tok.Provider != t.Provider.Name() {
+		return errorf("a %s token cannot be sent to %s: %w", safeCode(truncate(tok.Provider, 32)), t.Provider.Name(), ErrInvalidConfig)
+	}
+	return nil
 }
 
 // cloneForCredential copies what a provider's Authorize may change — the

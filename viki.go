@@ -181,12 +181,9 @@ func (v *Viki) mint(ctx context.Context, form url.Values) (*Token, error) {
 // client_credentials), minted lazily, renewed ahead of their 24-hour expiry
 // and re-minted when Viki answers 403 (or 401).
 func (v *Viki) ClientCredentials() *Source {
-	return &Source{
-		Clock: v.app.Clock,
-		Mint: func(ctx context.Context, _ *Token) (*Token, error) {
-			return v.mint(ctx, url.Values{"grant_type": {"client_credentials"}})
-		},
-	}
+	return newSource("viki", v.app.Clock, nil, func(ctx context.Context, _ *Token) (*Token, error) {
+		return v.mint(ctx, url.Values{"grant_type": {"client_credentials"}})
+	})
 }
 
 // VikiCredentials are a Viki user's sign-in: Username and Password, or a
@@ -253,25 +250,20 @@ func (v *Viki) Password(ctx context.Context, c VikiCredentials) (*Token, error) 
 // the library never holds the password itself. Without it, use Source: an
 // expired token then means ErrReauthRequired.
 func (v *Viki) PasswordSource(creds func(ctx context.Context) (VikiCredentials, error)) *Source {
-	return &Source{
-		Clock: v.app.Clock,
-		Mint: func(ctx context.Context, _ *Token) (*Token, error) {
-			if creds == nil {
-				return nil, configErr("viki: PasswordSource needs a credentials callback")
-			}
-			c, err := creds(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return v.Password(ctx, c)
-		},
-	}
+	return newSource("viki", v.app.Clock, nil, func(ctx context.Context, _ *Token) (*Token, error) {
+		if creds == nil {
+			return nil, configErr("viki: PasswordSource needs a credentials callback")
+		}
+		c, err := creds(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return v.Password(ctx, c)
+	})
 }
 
 // Source returns a Source holding t without a way to re-mint it: when it
 // expires or Viki rejects it, the Source answers ErrReauthRequired.
 func (v *Viki) Source(t *Token) *Source {
-	s := NewSource(t, nil)
-	s.Clock = v.app.Clock
-	return s
+	return newSource("viki", v.app.Clock, t, nil)
 }

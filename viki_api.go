@@ -412,25 +412,20 @@ func parseVikiSession(body []byte) (*Token, error) {
 // the caller's explicit choice; creds may read a secret store or ask the
 // user, so the library never holds the password.
 func (a *VikiAPI) SessionSource(creds func(ctx context.Context) (VikiCredentials, error)) *Source {
-	return &Source{
-		Clock: a.app.Clock,
-		Mint: func(ctx context.Context, _ *Token) (*Token, error) {
-			if creds == nil {
-				return nil, configErr("viki: SessionSource needs a credentials callback")
-			}
-			c, err := creds(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return a.Login(ctx, c)
-		},
-	}
+	return newSource("viki", a.app.Clock, nil, func(ctx context.Context, _ *Token) (*Token, error) {
+		if creds == nil {
+			return nil, configErr("viki: SessionSource needs a credentials callback")
+		}
+		c, err := creds(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return a.Login(ctx, c)
+	})
 }
 
 // Source returns a Source holding the session t without a way to sign in
 // again: once Viki expires it, the Source answers ErrReauthRequired.
 func (a *VikiAPI) Source(t *Token) *Source {
-	s := NewSource(t, nil)
-	s.Clock = a.app.Clock
-	return s
+	return newSource("viki", a.app.Clock, t, nil)
 }

@@ -278,13 +278,12 @@ func scopeParam(s []string) string {
 // whatever scopes are asked for; scopes default to the App's, else "public".
 func (v *Vimeo) ClientCredentials(scopes ...string) *Source {
 	sc := scopeParam(v.app.scopes(scopes))
-	return &Source{
-		Clock: v.app.Clock,
-		Mint: func(ctx context.Context, _ *Token) (*Token, error) {
-			return v.call(ctx, "client_credentials", "/oauth/authorize/client",
-				url.Values{"grant_type": {"client_credentials"}, "scope": {sc}})
-		},
-	}
+	s := newSource("vimeo", v.app.Clock, nil, func(ctx context.Context, _ *Token) (*Token, error) {
+		return v.call(ctx, "client_credentials", "/oauth/authorize/client",
+			url.Values{"grant_type": {"client_credentials"}, "scope": {sc}})
+	})
+	s.revoker = v.Revoke
+	return s
 }
 
 // AuthRequest starts the authorization-code flow: the authorize URL on
@@ -520,7 +519,7 @@ func (v *Vimeo) Revoke(ctx context.Context, t *Token) error {
 // storage). A user token cannot be re-minted without the user: when Vimeo
 // rejects it the Source answers ErrReauthRequired.
 func (v *Vimeo) Source(t *Token) *Source {
-	s := NewSource(t, nil)
-	s.Clock = v.app.Clock
+	s := newSource("vimeo", v.app.Clock, t, nil)
+	s.revoker = v.Revoke
 	return s
 }

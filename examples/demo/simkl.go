@@ -115,8 +115,9 @@ func runSimkl(ctx context.Context) error {
 	}
 	step("401 user_token_failed → one refresh → POST replayed with the same body → %d (refreshes: %d)", resp.StatusCode, fake.Refreshes())
 
-	// 6. Revoke: the grant ends; the source now asks for a new sign-in.
-	if err := v2.Revoke(ctx, src.Current()); err != nil {
+	// 6. Revoke through the source: the grant ends at Simkl, and the source
+	// asks for a new sign-in without sending anything.
+	if err := src.Revoke(ctx); err != nil {
 		return err
 	}
 	_, err = client.Get(fake.APIURL + "/sync/activities")
