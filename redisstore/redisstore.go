@@ -19,13 +19,25 @@
 // tags. Tokens are stored as videoauth.EncodeToken writes them, under
 // Prefix+"token:"+key; the refresh lock lives under Prefix+"lock:"+key.
 //
-// The lock is a lease: SET NX PX with a random value, released by a
-// compare-and-delete script, as the Redis documentation's single-instance
-// lock pattern describes. It excludes holders as long as the lease has not
-// run out and the Redis node keeps its data; it is not Redlock, and a
-// failover to a replica that missed the SET can let two holders in. For
-// refreshing a token that is an acceptable risk: the worst case is one
-// extra refresh.
+// The lock is a lease kept alive while it is held: SET NX PX with a random
+// value, extended every third of the lease by a compare-and-PEXPIRE script
+// while the holder works, and released by a compare-and-delete script, after
+// the Redis documentation's single-instance lock pattern. So a holder that
+// works longer than the lease (a slow token endpoint) keeps the lock to the
+// end, while one that dies, or is cut off from Redis, blocks the others for
+// one lease at most. When the lock is lost anyway — an extension finds it
+// gone or taken over, or none reaches Redis before the lease runs out and
+// the lock is gone — unlock reports ErrLockLost. It is not Redlock: a
+// failover to a replica that missed the SET can let two holders in.
+//
+// The lock only keeps replicas from renewing at once; what keeps a stale
+// renewal from winning is CompareAndSwap, one Lua script that writes a
+// Source's renewed token only if the stored token is still the one it
+// renewed. A holder whose lock was lost, or a renewal racing a new sign-in
+// saved by another replica, therefore cannot overwrite a newer token: the
+// newer token stays, and the Source adopts it. The worst case of a lost lock
+// is one extra refresh; a Source whose own renewal was kept despite a lost
+// lock hands its callers the new token with an error wrapping ErrLockLost.
 package redisstore
 
 import (
@@ -46,16 +58,13 @@ import (
 const (
 	// DefaultPrefix starts every key the store writes.
 	DefaultPrefix = "videoauth:"
-	// DefaultLease is how long a lock is held when its holder neither
-	// releases it nor lives to. It must exceed the time a holder keeps the
-	// lock: a Source takes it, re-reads the store, mints and saves within
-	// one context bounded by Source.MintTimeout
-	// (videoauth.DefaultMintTimeout, 30s). A lease shorter than that could
-	// run out under a live holder, letting a second replica refresh too;
-	// with providers that rotate refresh tokens, one of the two refreshes
-	// would then invalidate the other's token. 60s leaves twice the default
-	// mint time; raise it with WithLease when you raise MintTimeout.
-	DefaultLease = 60 * time.Second
+	// DefaultLease is how long a lock outlives a holder that neither
+	// releases it nor keeps it alive: one that died, or cannot reach Redis.
+	// A live holder's lease is extended every third of it, so the lease
+	// need not cover the time the holder keeps the lock (for a
+	// videoauth.Source, its MintTimeout: a slow mint keeps the lock to its
+	// end); it bounds how long a crashed replica blocks the others' renewals.
+	DefaultLease = 15 * time.Second
 	// DefaultPollInterval is how often a waiter retries a held lock, on
 	// average; each wait is jittered by ±50% so waiters on many replicas do
 	// not retry in step.
@@ -67,12 +76,17 @@ const (
 // release).
 const releaseTimeout = 5 * time.Second
 
-// ErrLockLost is returned by a Store lock's unlock when the lock was no
-// longer held by the caller: its lease ran out, and another holder may
-// have taken the lock and acted (refreshed, saved) meanwhile. The caller's
-// work under the lock was not exclusive; the token in the store is the one
-// to trust.
-var ErrLockLost = errors.New("redisstore: lock lost (lease ran out)")
+// ErrLockLost is reported by a Store lock's unlock when the lock was not
+// held by the caller to the end: its lease ran out (the holder could not
+// extend it in time: cut off from Redis, or paused for longer than a lease)
+// or the lock was broken (deleted or taken over in Redis), and another
+// holder may have taken the lock and acted (refreshed, saved) meanwhile. The
+// caller's work under the lock was not exclusive; the token in the store is
+// the one to trust (a Source's save is a CompareAndSwap, so a newer token
+// saved meanwhile was kept).
+//
+// It is videoauth.ErrLockLost itself, so errors.Is matches either name.
+var ErrLockLost = videoauth.ErrLockLost
 
 // releaseScript deletes the lock only while it still holds our value, so a
 // holder whose lease ran out cannot release a lock another has since taken.
@@ -81,6 +95,67 @@ if redis.call("GET", KEYS[1]) == ARGV[1] then
 	return redis.call("DEL", KEYS[1])
 end
 return 0
+`)
+
+// extendScript renews the lock's lease only while it still holds our value,
+// so a holder that lost its lock cannot extend another's.
+var extendScript = redis.NewScript(`
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+	return redis.call("PEXPIRE", KEYS[1], ARGV[2])
+end
+return 0
+`)
+
+// Results of casScript.
+const (
+	casSwapped   = 1  // the stored token was the expected one: tok written (or the key deleted)
+	casChanged   = 0  // another token (or none, or one where none was expected) is stored
+	casCorrupt   = -1 // the stored string is not a token
+	casWrongType = -2 // the key holds another Redis type than a string
+)
+
+// casScript is CompareAndSwap in one atomic step. KEYS[1] is the token key;
+// ARGV[1] is "1" when a token is expected there (its access token in
+// ARGV[2]) and "0" when none is; ARGV[3] is what to do on a match: "set"
+// ARGV[4], "px" (set ARGV[4] expiring in ARGV[5] ms) or "del". A stored
+// value is read as a token the way videoauth.DecodeToken checks it: a JSON
+// object whose access_token is a non-empty string of RFC 6749's VSCHAR
+// (%x20-7E), with a refresh_token, if any, of VSCHAR too; anything else is
+// corrupt and left in place.
+var casScript = redis.NewScript(`
+local t = redis.call("TYPE", KEYS[1]).ok
+local cur = nil
+if t == "string" then
+	local ok, v = pcall(cjson.decode, redis.call("GET", KEYS[1]))
+	if not ok or type(v) ~= "table" then
+		return -1
+	end
+	local at, rt = v["access_token"], v["refresh_token"]
+	if type(at) ~= "string" or at == "" or string.find(at, "[^ -~]") then
+		return -1
+	end
+	if rt ~= nil and rt ~= cjson.null and (type(rt) ~= "string" or string.find(rt, "[^ -~]")) then
+		return -1
+	end
+	cur = at
+elseif t ~= "none" then
+	return -2
+end
+if ARGV[1] == "1" then
+	if cur ~= ARGV[2] then
+		return 0
+	end
+elseif cur ~= nil then
+	return 0
+end
+if ARGV[3] == "del" then
+	redis.call("DEL", KEYS[1])
+elseif ARGV[3] == "px" then
+	redis.call("SET", KEYS[1], ARGV[4], "PX", ARGV[5])
+else
+	redis.call("SET", KEYS[1], ARGV[4])
+end
+return 1
 `)
 
 // Store is a videoauth.Store in Redis. Create it with New; it is safe for
@@ -106,11 +181,13 @@ func WithPrefix(prefix string) Option {
 	return func(s *Store) { s.prefix = prefix }
 }
 
-// WithLease sets how long a lock outlives a holder that never releases it;
-// 0 means DefaultLease. It must exceed the longest time a holder keeps the
-// lock (for a videoauth.Source: its MintTimeout plus a Save); see
-// DefaultLease. Less than a millisecond (other than 0) is a configuration
-// error.
+// WithLease sets how long a lock outlives a holder that neither releases it
+// nor keeps it alive (one that died, or is cut off from Redis); 0 means
+// DefaultLease. A live holder extends its lease every third of it, so the
+// lease need not cover the time it keeps the lock; it must exceed the
+// round trip to Redis by a wide margin, since an extension that does not
+// arrive within the lease loses the lock (unlock then reports ErrLockLost).
+// Less than a millisecond (other than 0) is a configuration error.
 func WithLease(d time.Duration) Option {
 	return func(s *Store) {
 		switch {
@@ -230,6 +307,59 @@ func (s *Store) Save(ctx context.Context, key string, tok *videoauth.Token) erro
 	return nil
 }
 
+// CompareAndSwap implements videoauth.Store: it stores tok under key, as
+// Save does (the same value and the same expiry rules, including deleting
+// the key for a token without a refresh token whose Expiry has passed),
+// only if the token stored there is still old: one with old's access token,
+// or, for a nil old, no token at all. Otherwise it changes nothing and
+// returns an error wrapping videoauth.ErrStoreChanged. The comparison and
+// the write are one Lua script, so they are atomic against every other
+// Save, CompareAndSwap and Delete of key, from any replica.
+//
+// A stored value that is not a token (not a JSON object, no usable access
+// token), or a key holding another Redis type than a string, gives an error
+// wrapping videoauth.ErrStoreCorrupt and is left in place, as with Load. A
+// tok that Save would refuse is refused the same way, before Redis is
+// asked.
+func (s *Store) CompareAndSwap(ctx context.Context, key string, old, tok *videoauth.Token) error {
+	if s.err != nil {
+		return s.err
+	}
+	b, err := videoauth.EncodeToken(tok)
+	if err != nil {
+		return fmt.Errorf("redisstore: key %q: %w", key, err)
+	}
+	expect, oldAccess := "0", ""
+	if old != nil {
+		expect, oldAccess = "1", old.AccessToken
+	}
+	args := []any{expect, oldAccess, "set", b, 0}
+	if tok.RefreshToken == "" && !tok.Expiry.IsZero() {
+		if ttl := time.Until(tok.Expiry); ttl <= 0 {
+			args[2] = "del"
+		} else {
+			args[2], args[4] = "px", ceilMillis(ttl)
+		}
+	}
+	n, err := casScript.Run(ctx, s.client, []string{s.tokenKey(key)}, args...).Int64()
+	switch {
+	case redis.HasErrorPrefix(err, "WRONGTYPE"):
+		return fmt.Errorf("redisstore: key %q: not a string value: %w", key, videoauth.ErrStoreCorrupt)
+	case err != nil:
+		return fmt.Errorf("redisstore: compare-and-swap key %q: %w", key, err)
+	}
+	switch n {
+	case casSwapped:
+		return nil
+	case casChanged:
+		return fmt.Errorf("redisstore: key %q: %w", key, videoauth.ErrStoreChanged)
+	case casWrongType:
+		return fmt.Errorf("redisstore: key %q: not a string value: %w", key, videoauth.ErrStoreCorrupt)
+	default:
+		return fmt.Errorf("redisstore: key %q: no usable token: %w", key, videoauth.ErrStoreCorrupt)
+	}
+}
+
 // ceilMillis returns d in milliseconds, rounded up, at least 1.
 func ceilMillis(d time.Duration) int64 {
 	return max(1, int64((d+time.Millisecond-1)/time.Millisecond))
@@ -252,13 +382,23 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // free or ctx is done (then it returns ctx's error). Waiters poll every
 // poll interval, jittered; there is no queue and no fairness.
 //
-// The lock is a lease: it ends on its own after the lease (see WithLease)
-// if unlock is not called, so a holder that dies does not block the others
-// for longer. unlock releases it only if it is still ours; when the lease
-// ran out first it returns an error wrapping ErrLockLost and touches
-// nothing. unlock may be called once: a second call returns an error
-// wrapping videoauth.ErrInvalidConfig. If the release fails on the way to
-// Redis, unlock returns that error and the lock ends with its lease.
+// The lock is a lease (see WithLease) kept alive while it is held: every
+// third of the lease the holder extends it, only while it still holds the
+// holder's value. The extensions are detached from ctx, which bounds the
+// wait, not the hold. So a holder keeps the lock however long it works, and
+// a holder that dies, or is cut off from Redis, blocks the others for one
+// lease at most; a holder that never calls unlock keeps the lock while its
+// process lives.
+//
+// unlock stops the extensions and releases the lock only if it is still
+// ours. It returns an error wrapping ErrLockLost, and touches nothing, when
+// the lock was not held to the end: an extension found it gone or taken
+// over, or no extension reached Redis before the lease ran out and the lock
+// no longer holds our value. unlock may be called once: a second call
+// returns an error wrapping videoauth.ErrInvalidConfig. If the release fails
+// on the way to Redis, unlock returns that error (wrapping ErrLockLost too
+// when the lease could not be extended in time) and the lock ends with its
+// lease.
 func (s *Store) Lock(ctx context.Context, key string) (unlock func() error, err error) {
 	if s.err != nil {
 		return nil, s.err
@@ -270,7 +410,9 @@ func (s *Store) Lock(ctx context.Context, key string) (unlock func() error, err 
 	_, _ = rand.Read(raw[:]) // never fails (crypto/rand since Go 1.24)
 	val := hex.EncodeToString(raw[:])
 	lk := s.lockKey(key)
+	var sent time.Time
 	for {
+		sent = time.Now()
 		err := s.client.Do(ctx, "set", lk, val, "nx", "px", ceilMillis(s.lease)).Err()
 		if err == nil {
 			break
@@ -293,6 +435,9 @@ func (s *Store) Lock(ctx context.Context, key string) (unlock func() error, err 
 			return nil, ctx.Err()
 		}
 	}
+	kctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	k := &keeper{done: make(chan struct{}), held: sent}
+	go s.keepAlive(kctx, lk, val, k)
 	var mu sync.Mutex
 	released := false
 	return func() error {
@@ -302,15 +447,79 @@ func (s *Store) Lock(ctx context.Context, key string) (unlock func() error, err 
 			return fmt.Errorf("redisstore: lock of key %q released twice: %w", key, videoauth.ErrInvalidConfig)
 		}
 		released = true
+		stop()
+		<-k.done // no extension runs from here on
+		if k.broken {
+			return fmt.Errorf("redisstore: unlock key %q: the lock was gone or taken over while held: %w", key, ErrLockLost)
+		}
 		n, err := s.release(ctx, lk, val)
 		switch {
+		case err != nil && (k.stale || !time.Now().Before(k.held.Add(s.lease))):
+			return fmt.Errorf("redisstore: unlock key %q: the lease ran out unextended: %w; release: %w", key, ErrLockLost, err)
 		case err != nil:
 			return fmt.Errorf("redisstore: unlock key %q: %w", key, err)
 		case n != 1:
 			return fmt.Errorf("redisstore: unlock key %q: %w", key, ErrLockLost)
 		}
+		// Still ours, even if an extension failed: nobody else held it.
 		return nil
 	}, nil
+}
+
+// keeper is what a lock's keepAlive found, read by unlock once done is
+// closed.
+type keeper struct {
+	done   chan struct{}
+	broken bool // an extension found the lock gone or holding another value
+	stale  bool // no extension reached Redis before the lease ran out
+	// held is when the command that last set the lease was sent, so the
+	// lease runs at least until held plus the lease.
+	held time.Time
+}
+
+// keepAlive extends the lease of lock lk, holding val, every third of the
+// lease until ctx is done (unlock), keeping k.held up to date. A failed
+// extension is retried sooner, within what is left of the lease. keepAlive
+// gives up, recording why in k, when an extension finds the lock not ours
+// or none reaches Redis before the lease runs out.
+func (s *Store) keepAlive(ctx context.Context, lk, val string, k *keeper) {
+	defer close(k.done)
+	every := s.lease / 3
+	t := time.NewTimer(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		end := k.held.Add(s.lease)
+		sent := time.Now()
+		if !sent.Before(end) {
+			k.stale = true
+			return
+		}
+		actx, cancel := context.WithDeadline(ctx, end)
+		n, err := extendScript.Run(actx, s.client, []string{lk}, val, ceilMillis(s.lease)).Int64()
+		cancel()
+		switch {
+		case err == nil && n == 1:
+			k.held = sent
+			t.Reset(every)
+		case err == nil:
+			k.broken = true
+			return
+		case ctx.Err() != nil:
+			return // unlocked meanwhile
+		default:
+			left := time.Until(end)
+			if left <= 0 {
+				k.stale = true
+				return
+			}
+			t.Reset(max(min(every, left/2), time.Millisecond))
+		}
+	}
 }
 
 // release runs the compare-and-delete script, detached from ctx's
