@@ -58,6 +58,7 @@ const (
 	binaryExitSignIn      = 4
 	binaryExitDenied      = 5
 	binaryExitExpired     = 6
+	binaryExitBinding     = 7
 	binaryExitInterrupted = 130
 )
 
@@ -720,6 +721,17 @@ func TestBinaryExitCodes(t *testing.T) {
 		}
 	}
 	signIn := func(u *binaryUser) { u.mustRun(0, "--sandbox", "login", "vimeo") }
+	// A grant minted by a fake Vimeo, then the config file points at foreign.
+	fakeVimeo := videoauthtest.NewVimeo()
+	t.Cleanup(fakeVimeo.Close)
+	vimeoAt := func(api string) string {
+		return fmt.Sprintf(`{"vimeo": {"client_id": %q, "client_secret": %q, "api_url": %q}}`, fakeVimeo.ClientID, fakeVimeo.ClientSecret, api)
+	}
+	signInThenMove := func(u *binaryUser) {
+		writeConfig("config.json", vimeoAt(fakeVimeo.URL))(u)
+		u.mustRun(0, "login", "vimeo", "--client")
+		writeConfig("config.json", vimeoAt(foreign.URL))(u)
+	}
 
 	for _, tc := range []struct {
 		name   string
@@ -757,6 +769,9 @@ func TestBinaryExitCodes(t *testing.T) {
 			stderr: []string{"https://evil.example/x is not on vimeo's API host", "videoauth sends the token nowhere else"}},
 		{name: "curl to another port", setup: signIn, args: []string{"--sandbox", "curl", "vimeo", foreign.URL + "/me"}, code: binaryExitUsage,
 			stderr: []string{foreign.URL + "/me is not on vimeo's API host", "videoauth sends the token nowhere else"}},
+		{name: "grant minted for another API URL", setup: signInThenMove, args: []string{"curl", "vimeo", "/videos/7"}, code: binaryExitBinding,
+			stderr: []string{"videoauth: the stored vimeo grant was minted for " + fakeVimeo.URL + ", but vimeo's API is now " + foreign.URL,
+				"`videoauth logout vimeo`, then `videoauth login vimeo`"}},
 		{name: "curl with an Authorization header", setup: signIn, args: []string{"--sandbox", "curl", "vimeo", "/me", "-H", "Authorization: Bearer x"}, code: binaryExitUsage,
 			stderr: []string{"an Authorization header was given"}},
 		{name: "config unknown field", setup: writeConfig("config.json", `{"vimeo": {"client_idd": "app"}}`),

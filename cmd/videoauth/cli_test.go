@@ -495,7 +495,7 @@ func TestReadmeShowsTheExitCodes(t *testing.T) {
 		assert.False(t, seen[e.code], "code %d explained twice", e.code)
 		seen[e.code] = true
 	}
-	for _, code := range []int{exitOK, exitFailure, exitUsage, exitConfig, exitSignIn, exitDenied, exitExpired, exitHTTP, exitInterrupted} {
+	for _, code := range []int{exitOK, exitFailure, exitUsage, exitConfig, exitSignIn, exitDenied, exitExpired, exitBinding, exitHTTP, exitInterrupted} {
 		assert.True(t, seen[code], "code %d is not explained", code)
 	}
 }

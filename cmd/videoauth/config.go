@@ -63,7 +63,9 @@ first:
        VIDEOAUTH_SIMKL_APP_NAME      VIDEOAUTH_SIMKL_APP_VERSION
        VIDEOAUTH_VIKI_CLIENT_ID      VIDEOAUTH_VIKI_CLIENT_SECRET
        VIDEOAUTH_<SERVICE>_SCOPES    (space or comma separated)
-       VIDEOAUTH_<SERVICE>_API_URL   (a proxy instead of the service)
+       VIDEOAUTH_<SERVICE>_API_URL   (a proxy instead of the service; a stored
+                                     grant is used only with the API URL it
+                                     was signed in with: exit code 7)
   3. the config file: $VIDEOAUTH_CONFIG, or config.json in the videoauth
      directory. It holds secrets, so keep it private (chmod 600):
 

@@ -20,6 +20,7 @@ const (
 	exitSignIn      = 4   // no usable grant: not signed in, revoked, expired
 	exitDenied      = 5   // the user or the service refused the sign-in
 	exitExpired     = 6   // a device/PIN code or the browser sign-in ran out of time
+	exitBinding     = 7   // the stored grant was minted for another API URL than the one configured now (binding.go)
 	exitHTTP        = 22  // curl --fail: the API answered 4xx/5xx (curl's own code)
 	exitInterrupted = 130 // interrupted (Ctrl-C)
 )
@@ -37,6 +38,7 @@ var exitCodeTable = []struct {
 	{exitSignIn, "sign-in needed: not signed in, grant revoked or expired"},
 	{exitDenied, "sign-in refused: consent denied, wrong username or password"},
 	{exitExpired, "timed out: the device/PIN code or the browser sign-in expired"},
+	{exitBinding, "API URL changed: the stored grant was minted for another API URL than the one configured now"},
 	{exitHTTP, "curl --fail: the API answered an HTTP error"},
 	{exitInterrupted, "interrupted"},
 }

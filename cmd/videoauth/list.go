@@ -34,7 +34,10 @@ type grantInfo struct {
 	Scopes    []string   `json:"scopes,omitempty"`
 	Expiry    *time.Time `json:"expiry,omitempty"`
 	Renewable bool       `json:"renewable"`
-	Problem   string     `json:"problem,omitempty"`
+	// APIURL is the API the grant was minted against ("sandbox" for
+	// --sandbox's); none for a grant stored before the tool recorded it.
+	APIURL  string `json:"api_url,omitempty"`
+	Problem string `json:"problem,omitempty"`
 }
 
 func (c *cli) list(ctx context.Context, asJSON bool) error {
@@ -47,6 +50,7 @@ func (c *cli) list(ctx context.Context, asJSON bool) error {
 		return &cliError{code: exitFailure, msg: "cannot list the token store", err: err}
 	}
 	now := time.Now()
+	current := c.currentBindings()
 	infos := make([]grantInfo, 0, len(keys))
 	for _, k := range keys {
 		info := grantInfo{Service: k}
@@ -65,6 +69,10 @@ func (c *cli) list(ctx context.Context, asJSON bool) error {
 				e := tok.Expiry
 				info.Expiry = &e
 			}
+			info.APIURL = bindingOf(tok)
+			if cur, ok := current[k]; ok && info.APIURL != "" && info.APIURL != cur {
+				info.Problem = bindingProblem(k, info.APIURL, cur)
+			}
 		}
 		infos = append(infos, info)
 	}
@@ -79,10 +87,14 @@ func (c *cli) list(ctx context.Context, asJSON bool) error {
 	}
 	tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tGRANT\tUSER\tSCOPES\tEXPIRES\tRENEWABLE")
+	var warnings []string
 	for _, i := range infos {
-		if i.Problem != "" {
+		if i.Problem != "" && i.Grant == "" {
 			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\n", i.Service, i.Problem)
 			continue
+		}
+		if i.Problem != "" { // a readable grant bound to another API: listed, and warned of
+			warnings = append(warnings, fmt.Sprintf("warning: the stored %s grant was %s.", i.Service, i.Problem))
 		}
 		exp := "never"
 		if i.Expiry != nil {
@@ -90,7 +102,33 @@ func (c *cli) list(ctx context.Context, asJSON bool) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", i.Service, i.Grant, dash(shown(i.UserID)), dash(joinScopes(i.Scopes)), exp, yesNo(i.Renewable))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(c.err, w)
+	}
+	return nil
+}
+
+// currentBindings is the API each service's configuration names now, as
+// bindings record it, for list to compare with the stored grants'. Without
+// a readable config file the services are left out: list still lists, and
+// the commands that use a grant report the file.
+func (c *cli) currentBindings() map[string]string {
+	out := map[string]string{}
+	file := configFile{}
+	if !c.sandbox {
+		f, err := c.loadConfigFile()
+		if err != nil {
+			return out
+		}
+		file = f
+	}
+	for _, name := range serviceNames {
+		out[name] = bindingFor(name, resolve(name, file, c.getenv, c.flags), c.sandbox)
+	}
+	return out
 }
 
 // grantKind names the kind of grant tok is.

@@ -79,6 +79,7 @@ func (c *cli) login(ctx context.Context, name string, o loginOptions) error {
 	if err != nil {
 		return explain(name, err)
 	}
+	bind(tok, s.binding()) // the API it was minted against: binding.go
 	if err := save(ctx, s, tok); err != nil {
 		return err
 	}

@@ -161,6 +161,16 @@ func (c *cli) openStore() (*videoauth.FileStore, error) {
 // settingsFor resolves a service's settings from flags, environment and the
 // config file.
 func (c *cli) settingsFor(name string) (settings, error) {
+	file, err := c.loadConfigFile()
+	if err != nil {
+		return settings{}, err
+	}
+	return resolve(name, file, c.getenv, c.flags), nil
+}
+
+// loadConfigFile reads the config file --config, VIDEOAUTH_CONFIG or the
+// videoauth directory names.
+func (c *cli) loadConfigFile() (configFile, error) {
 	path, explicit := c.configPath, c.configPath != ""
 	if !explicit {
 		if p := c.getenv("VIDEOAUTH_CONFIG"); p != "" {
@@ -168,16 +178,12 @@ func (c *cli) settingsFor(name string) (settings, error) {
 		} else {
 			d, err := defaultDir(c.getenv)
 			if err != nil {
-				return settings{}, err
+				return nil, err
 			}
 			path = filepath.Join(d, "config.json")
 		}
 	}
-	file, err := loadConfig(path, explicit, c.err)
-	if err != nil {
-		return settings{}, err
-	}
-	return resolve(name, file, c.getenv, c.flags), nil
+	return loadConfig(path, explicit, c.err)
 }
 
 // open returns a session for service name, for a new sign-in.
@@ -209,12 +215,22 @@ func (c *cli) openStored(ctx context.Context, name string) (*session, *videoauth
 	if err != nil {
 		return nil, nil, err
 	}
+	// Nothing has been sent yet: a grant minted for another API than the
+	// one configured now stops here (binding.go).
+	if err := s.checkBinding(tok); err != nil {
+		s.close()
+		return nil, nil, err
+	}
+	tok = c.bindStored(ctx, s, tok)
+	if s.sb != nil {
+		s.sb.restore(name, tok)
+	}
 	return s, tok, nil
 }
 
 // openWith builds the session of service name over the store st. stored is
 // the grant the command will use (nil for a sign-in): it fixes Simkl's
-// generation, and the sandbox's fake is told of it.
+// generation. openStored tells the sandbox's fake of it.
 func (c *cli) openWith(st *videoauth.FileStore, name string, stored *videoauth.Token) (*session, error) {
 	if c.scenario != "" && !c.sandbox {
 		return nil, usageErr("Add --sandbox, or drop --sandbox-scenario.", "--sandbox-scenario works only with --sandbox")
@@ -246,9 +262,6 @@ func (c *cli) openWith(st *videoauth.FileStore, name string, stored *videoauth.T
 	if err := s.build(c.version); err != nil {
 		s.close()
 		return nil, err
-	}
-	if s.sb != nil && stored != nil {
-		s.sb.restore(name, stored)
 	}
 	return s, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -71,11 +72,14 @@ func (s *session) provider() videoauth.Provider {
 }
 
 // apiBase is the base URL API paths resolve against.
-func (s *session) apiBase() string {
-	if s.set.APIURL != "" {
-		return strings.TrimRight(s.set.APIURL, "/")
+func (s *session) apiBase() string { return apiBaseOf(s.name, s.set) }
+
+// apiBaseOf is the base URL of service's API under the settings set.
+func apiBaseOf(service string, set settings) string {
+	if set.APIURL != "" {
+		return strings.TrimRight(set.APIURL, "/")
 	}
-	return infoOf(s.name).apiURL
+	return infoOf(service).apiURL
 }
 
 // generation parses the Simkl generation setting; "" means V2.
@@ -158,7 +162,21 @@ func (s *session) source(tok *videoauth.Token) *videoauth.Source {
 	default:
 		src = s.viki.Source(tok) // a password grant: renewing needs the user
 	}
-	src.Store, src.Key = s.store, s.name
+	// The Source reads the store through boundStore, so a token another
+	// process stored meanwhile for another API is not adopted, and every
+	// token it mints records this session's API (binding.go) as it comes
+	// from the token endpoint, before the Source saves or hands it out.
+	src.Store, src.Key = boundStore{FileStore: s.store, s: s}, s.name
+	if mint := src.Mint; mint != nil {
+		binding := s.binding()
+		src.Mint = func(ctx context.Context, cur *videoauth.Token) (*videoauth.Token, error) {
+			tok, err := mint(ctx, cur)
+			if tok != nil {
+				bind(tok, binding)
+			}
+			return tok, err
+		}
+	}
 	src.RefreshAhead = 1 // nanosecond: see above
 	return src
 }
