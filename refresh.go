@@ -632,9 +632,11 @@ func (s *Source) revoke(stale *Token) {
 // SetToken replaces the cached token (nil clears it) and lifts a revoked
 // state and any remembered mint failure: the way back after a new sign-in.
 // A renewal in flight when it is called does not overwrite tok: its callers
-// get tok (or whatever tok leads to) instead. A token of another service
-// than the Source's provider is refused: Token then returns an error
-// wrapping ErrInvalidConfig.
+// get tok (or whatever tok leads to) instead. SetToken changes this Source
+// only: with a Store, hand a new sign-in to SaveToken, so that the store and
+// every sibling get it too. A token of another service than the Source's
+// provider is refused: Token then returns an error wrapping
+// ErrInvalidConfig.
 func (s *Source) SetToken(tok *Token) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
