@@ -44,6 +44,19 @@ func (r *rejectAPI) RoundTrip(req *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: r.status, Header: h, Body: io.NopCloser(strings.NewReader(r.body)), Request: req}, nil
 }
 
+// setupVikiClock is setupViki with a manual Clock shared by the fake and
+// the provider.
+func setupVikiClock(t *testing.T) (*videoauthtest.Viki, *videoauth.Viki, *videoauthtest.Clock) {
+	t.Helper()
+	fake := videoauthtest.NewViki()
+	t.Cleanup(fake.Close)
+	clock := videoauthtest.NewClock(time.Now())
+	fake.SetClock(clock)
+	v, err := videoauth.NewViki(videoauth.App{ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, APIURL: fake.URL, Clock: clock})
+	require.NoError(t, err)
+	return fake, v, clock
+}
+
 // Under a persistent rejection, 50 requests make two mints (the first
 // token and one replacement), not 51; a request after RetryInterval makes
 // one more; the next needs twice as long. Viki's password grant re-sends
@@ -71,24 +84,14 @@ func TestPersistentRejectionMintsOncePerInterval(t *testing.T) {
 			return setup{&http.Client{Transport: tr}, fake.URL + "/videos", func() int64 { return int64(fake.Mints()) }, clock}
 		}},
 		{"viki v3 app token, 403 not about the token", func(t *testing.T) setup {
-			fake := videoauthtest.NewViki()
-			t.Cleanup(fake.Close)
-			clock := videoauthtest.NewClock(time.Now())
-			fake.SetClock(clock)
-			v, err := videoauth.NewViki(videoauth.App{ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, APIURL: fake.URL, Clock: clock})
-			require.NoError(t, err)
+			fake, v, clock := setupVikiClock(t)
 			// An app token on a user route: 403 "A user access token is
 			// required", which the Transport reads as an expired token.
 			c := videoauth.NewClient(v, v.ClientCredentials())
 			return setup{c, fake.URL + "/v3/users/1u.json", func() int64 { return int64(fake.Mints()) }, clock}
 		}},
 		{"viki v3 password grant, 403", func(t *testing.T) setup {
-			fake := videoauthtest.NewViki()
-			t.Cleanup(fake.Close)
-			clock := videoauthtest.NewClock(time.Now())
-			fake.SetClock(clock)
-			v, err := videoauth.NewViki(videoauth.App{ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, APIURL: fake.URL, Clock: clock})
-			require.NoError(t, err)
+			fake, v, clock := setupVikiClock(t)
 			var asked atomic.Int64
 			src := v.PasswordSource(func(context.Context) (videoauth.VikiCredentials, error) {
 				asked.Add(1)

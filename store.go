@@ -136,24 +136,22 @@ func (m *MemoryStore) Load(ctx context.Context, key string) (*Token, error) {
 // Save implements Store. It keeps the token's stored form, so the caller
 // may change tok afterwards.
 func (m *MemoryStore) Save(ctx context.Context, key string, tok *Token) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	b, err := EncodeToken(tok)
-	if err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.toks == nil {
-		m.toks = map[string][]byte{}
-	}
-	m.toks[key] = b
-	return nil
+	return m.put(ctx, key, tok, func(*Token) error { return nil })
 }
 
 // CompareAndSwap implements Store.
 func (m *MemoryStore) CompareAndSwap(ctx context.Context, key string, old, tok *Token) error {
+	return m.put(ctx, key, tok, func(stored *Token) error {
+		if !sameToken(stored, old) {
+			return errorf("key %q: %w", key, ErrStoreChanged)
+		}
+		return nil
+	})
+}
+
+// put stores tok under key once check accepts what is stored there now
+// (nil: nothing), all under the store's mutex.
+func (m *MemoryStore) put(ctx context.Context, key string, tok *Token, check func(stored *Token) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -169,8 +167,8 @@ func (m *MemoryStore) CompareAndSwap(ctx context.Context, key string, old, tok *
 			return errorf("key %q: %w", key, err)
 		}
 	}
-	if !sameToken(stored, old) {
-		return errorf("key %q: %w", key, ErrStoreChanged)
+	if err := check(stored); err != nil {
+		return err
 	}
 	if m.toks == nil {
 		m.toks = map[string][]byte{}
