@@ -59,7 +59,11 @@ func runStampede(bool) error {
 		if ok.Load() == n {
 			took = ms(time.Duration(last.Load()))
 		}
-		fmt.Printf("| %s | %d | %d | %s | %d |\n", name, ok.Load(), failed.Load(), took, len(s.tokenCalls(name))-before)
+		lib := "x/oauth2"
+		if name == idVideoauth {
+			lib = "videoauth"
+		}
+		fmt.Printf("| %s | %d | %d | %s | %d |\n", lib, ok.Load(), failed.Load(), took, len(s.tokenCalls(name))-before)
 		base.CloseIdleConnections()
 		s.Close()
 	}
