@@ -44,7 +44,7 @@ type LoopbackConfig struct {
 	// error Open returns while Loopback is still waiting for the callback
 	// ends the flow and is returned; an error it returns after that is
 	// ignored. Once Loopback is done (token, denial, failed exchange,
-	// timeout, listener failure) it waits at most one second more for Open
+	// timeout, listener failure) it waits at most 200 ms more for Open
 	// to return, and not at all once ctx is cancelled; then it returns
 	// without waiting for Open, which keeps running: a blocked Open cannot
 	// be stopped from outside. Open gets no context of its own, so an Open
@@ -92,7 +92,7 @@ const (
 	// handed over, a test's browser reading its page) is waited for, short
 	// enough that one that blocks until the browser exits barely delays
 	// the result.
-	loopbackOpenGrace = time.Second
+	loopbackOpenGrace = 200 * time.Millisecond
 	// loopbackMaxDescription caps the service's error_description shown on
 	// the denial page.
 	loopbackMaxDescription = 300
