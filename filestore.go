@@ -59,12 +59,27 @@ const (
 // On a case-insensitive file system (the macOS and Windows defaults) keys
 // that differ only in the case of ASCII letters share one file.
 //
-// Permissions: the directory is 0700 and token and lock files are 0600, set
-// explicitly whatever the umask. NewFileStore tightens an existing directory
-// that group or others may access to 0700 rather than refusing it, so give
-// the store a directory of its own. Load tightens a token file that group or
-// others may read to 0600 and goes on (when that fails, Load fails). Neither
-// is done on Windows, whose permission bits do not describe access.
+// Permissions: a directory NewFileStore creates is 0700 and token and lock
+// files are 0600, set explicitly whatever the umask. NewFileStore removes
+// the group and other bits of an existing directory rather than refusing
+// it, and leaves the owner's bits alone: 0755 becomes 0700, a read-only
+// 0500 stays 0500 (Load works, Save fails with the directory's permission
+// error), so give the store a directory of its own. Load tightens a token
+// file that group or others may read to 0600, through the open file, and
+// goes on (when that fails, Load fails). Neither is done on Windows, whose
+// permission bits do not describe access.
+//
+// Symbolic links: the directory itself may be one (the caller chose the
+// path), but the store follows none inside it. A token file that is a
+// symbolic link, even a dangling one, is neither read nor changed through:
+// Load fails, and Save and CompareAndSwap refuse to replace it, with an
+// error wrapping ErrStoreCorrupt that names it, as for a token file that is
+// not a regular file; Delete removes the link itself. A lock file that is a
+// link, or not a regular file, is never opened or created through: Lock,
+// and every write of that key, fail with an error wrapping ErrStoreCorrupt
+// that names it, until it is removed by hand. Files are opened with
+// O_NOFOLLOW, so a link made between the check and the open is refused too;
+// Windows has no O_NOFOLLOW, and there only the check guards.
 //
 // Writes are atomic: Save and CompareAndSwap write a temporary file in the
 // same directory (a hidden ".<encoded key>.tmp<random>"), sync it, rename it
@@ -123,10 +138,13 @@ type FileStore struct {
 
 // NewFileStore returns a FileStore keeping its files in dir, which it
 // creates (with any missing parents) with mode 0700 when missing. An
-// existing dir that group or others may access is tightened to 0700. The
-// path is made absolute, so a later change of working directory does not
-// move the store. An empty dir, or one that is not a directory, gives an
-// error wrapping ErrInvalidConfig.
+// existing dir loses the permission bits of group and others and keeps the
+// owner's as they are: 0755 becomes 0700, and 0500 stays 0500 (a store
+// whose directory is not writable loads but cannot save). dir may be a
+// symbolic link to a directory: the caller chose that path. The path is
+// made absolute, so a later change of working directory does not move the
+// store. An empty dir, or one that is not a directory, gives an error
+// wrapping ErrInvalidConfig.
 func NewFileStore(dir string) (*FileStore, error) {
 	if dir == "" {
 		return nil, configErr("FileStore: empty directory")
@@ -135,6 +153,8 @@ func NewFileStore(dir string) (*FileStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: FileStore directory %s: %w", ErrInvalidConfig, dir, err)
 	}
+	_, err = os.Stat(abs)
+	created := errors.Is(err, fs.ErrNotExist)
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("%w: FileStore directory: %w", ErrInvalidConfig, err)
 	}
@@ -145,10 +165,16 @@ func NewFileStore(dir string) (*FileStore, error) {
 	if !fi.IsDir() {
 		return nil, configErr("FileStore: %s is not a directory", abs)
 	}
-	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o700 {
-		if err := os.Chmod(abs, 0o700); err != nil {
-			return nil, fmt.Errorf("%w: FileStore directory %s has mode %#o and cannot be restricted to 0700: %w",
-				ErrInvalidConfig, abs, fi.Mode().Perm(), err)
+	// 0700 for a directory made here, whatever the umask; an existing one
+	// only loses group and other bits.
+	want := fi.Mode().Perm() & 0o700
+	if created {
+		want = 0o700
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm() != want {
+		if err := os.Chmod(abs, want); err != nil {
+			return nil, fmt.Errorf("%w: FileStore directory %s has mode %#o and cannot be restricted to %#o: %w",
+				ErrInvalidConfig, abs, fi.Mode().Perm(), want, err)
 		}
 	}
 	return &FileStore{dir: abs}, nil
@@ -173,22 +199,28 @@ func (s *FileStore) Load(ctx context.Context, key string) (*Token, error) {
 
 // read loads the token file at path, which holds key's token.
 func (s *FileStore) read(key, path string) (*Token, error) {
-	// Stat first: opening a FIFO someone put there would block.
-	fi, err := os.Stat(path)
+	// Lstat first: a symbolic link is refused, not followed, and opening a
+	// FIFO someone put there would block.
+	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, errorf("key %q: %w", key, ErrNotStored)
 	}
 	if err != nil {
 		return nil, errorf("load key %q: %w", key, err)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, errorf("token file %s is not a regular file: %w", path, ErrStoreCorrupt)
+	if err := notPlainFile("token file", path, fi); err != nil {
+		return nil, err
 	}
-	f, err := os.Open(path)
+	// O_NOFOLLOW: a link put there since the Lstat is refused too, so the
+	// Chmod below only ever changes the store's own file.
+	f, err := os.OpenFile(path, os.O_RDONLY|oNoFollow, 0)
 	if errors.Is(err, fs.ErrNotExist) { // deleted meanwhile
 		return nil, errorf("key %q: %w", key, ErrNotStored)
 	}
 	if err != nil {
+		if lfi, lerr := os.Lstat(path); lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 {
+			return nil, notPlainFile("token file", path, lfi)
+		}
 		return nil, errorf("load key %q: %w", key, err)
 	}
 	defer f.Close()
@@ -321,6 +353,9 @@ func (s *FileStore) withWriteLock(ctx context.Context, key, name, op string, fn 
 // the rename; its error stops writeFile there.
 func (s *FileStore) writeFile(path, pattern string, data []byte, held func() error) (err error) {
 	f, err := os.CreateTemp(s.dir, pattern)
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("cannot create a temporary file (the store's directory must be writable): %w", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -407,6 +442,21 @@ func (s *FileStore) Delete(ctx context.Context, key string) error {
 	})
 }
 
+// notPlainFile returns nil when fi, what Lstat found at path, is a regular
+// file, and otherwise an error wrapping ErrStoreCorrupt that names path and
+// what is wrong: the store never follows a symbolic link in its directory,
+// nor uses a directory, FIFO or device where it keeps a file. what names
+// the file ("token file", "lock file").
+func notPlainFile(what, path string, fi fs.FileInfo) error {
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return errorf("%s %s is a symbolic link, which the store does not follow (remove it): %w", what, path, ErrStoreCorrupt)
+	}
+	if !fi.Mode().IsRegular() {
+		return errorf("%s %s is not a regular file: %w", what, path, ErrStoreCorrupt)
+	}
+	return nil
+}
+
 // Lock implements Store with an exclusive lock on key's lock file, which
 // holds across processes and between callers in this process. It waits
 // until the lock is free or ctx is done, when it returns an error wrapping
@@ -432,13 +482,35 @@ type fileLock struct {
 	once      sync.Once
 }
 
+// lockOpenFlags is how a lock file is opened: created when missing, never
+// through a symbolic link (oNoFollow: a dangling link would otherwise make
+// the store create the file it points to), read-only as gofrs/flock opens
+// it by default, read-write where that library's fcntl locks need it for an
+// exclusive lock (AIX, Solaris, illumos).
+var lockOpenFlags = func() int {
+	switch runtime.GOOS {
+	case "aix", "solaris", "illumos":
+		return os.O_CREATE | os.O_RDWR | oNoFollow
+	}
+	return os.O_CREATE | os.O_RDONLY | oNoFollow
+}()
+
 // lockFile takes an exclusive lock on the file at path for key, waiting
-// until it is free or ctx is done.
+// until it is free or ctx is done. A symbolic link (even a dangling one) or
+// anything but a regular file at path gives an error wrapping
+// ErrStoreCorrupt, and nothing is created.
 func (s *FileStore) lockFile(ctx context.Context, key, path string) (*fileLock, error) {
 	for {
+		if fi, err := os.Lstat(path); err == nil {
+			if err := notPlainFile("lock file", path, fi); err != nil {
+				return nil, err
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
 		// A new Flock, hence a new open file, per attempt: flock(2) locks
 		// belong to the open file, so this excludes callers in this process.
-		fl := flock.New(path, flock.SetPermissions(0o600))
+		fl := flock.New(path, flock.SetPermissions(0o600), flock.SetFlag(lockOpenFlags))
 		ok, err := fl.TryLockContext(ctx, lockRetryDelay)
 		if err != nil || !ok {
 			if cerr := ctx.Err(); cerr != nil {
@@ -446,6 +518,12 @@ func (s *FileStore) lockFile(ctx context.Context, key, path string) (*fileLock, 
 			}
 			if err == nil {
 				err = errors.New("not acquired")
+			}
+			if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+				return nil, notPlainFile("lock file", path, fi) // made since the check; O_NOFOLLOW refused it
+			}
+			if errors.Is(err, fs.ErrPermission) {
+				return nil, fmt.Errorf("cannot open or create lock file (the store's directory must be writable): %w", err)
 			}
 			return nil, err
 		}
@@ -509,7 +587,7 @@ func lockFileCurrent(fl *flock.Flock, path string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	cur, err := os.Stat(path)
+	cur, err := os.Lstat(path) // a link put in its place is not the file
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -1012,4 +1013,150 @@ func TestFileStoreWriteLockFileReplaced(t *testing.T) {
 			require.Equal(t, []string{"k.json"}, fsNames(t, s.Dir()), "%s: no temporary file left", name)
 		}
 	})
+}
+
+// fsSkipWithoutLinks skips where symbolic links and permission bits are not
+// the POSIX ones.
+func fsSkipWithoutLinks(t *testing.T) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("symbolic links need privileges on Windows, and its permission bits do not describe access")
+	}
+}
+
+// TestFileStoreNeverFollowsATokenFileLink: a token file that is a symbolic
+// link is neither read, nor tightened, nor replaced through: Load and Save
+// fail with ErrStoreCorrupt naming it, the file it points to is left as it
+// was, and Delete removes the link alone. A dangling link is not "no
+// token".
+func TestFileStoreNeverFollowsATokenFileLink(t *testing.T) {
+	fsSkipWithoutLinks(t)
+	ctx := t.Context()
+	s := fsNewStore(t)
+	outside := t.TempDir()
+	victim := filepath.Join(outside, "victim.json")
+	data, err := EncodeToken(fsFullToken("theirs"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(victim, data, 0o600))
+	require.NoError(t, os.Chmod(victim, 0o644))
+	link := fsTokenPath(s, "k")
+	require.NoError(t, os.Symlink(victim, link))
+
+	tok, err := s.Load(ctx, "k")
+	require.ErrorIs(t, err, ErrStoreCorrupt)
+	require.Contains(t, err.Error(), "symbolic link")
+	require.Contains(t, err.Error(), link)
+	require.Nil(t, tok)
+	require.Equal(t, fs.FileMode(0o644), fsMode(t, victim), "Load changed the mode of the file the link points to")
+
+	err = s.Save(ctx, "k", fsFullToken("ours"))
+	require.ErrorIs(t, err, ErrStoreCorrupt)
+	require.Contains(t, err.Error(), "symbolic link")
+	err = s.CompareAndSwap(ctx, "k", nil, fsFullToken("ours"))
+	require.ErrorIs(t, err, ErrStoreCorrupt)
+	got, err := os.ReadFile(victim)
+	require.NoError(t, err)
+	require.Equal(t, data, got)
+	require.Equal(t, fs.FileMode(0o644), fsMode(t, victim))
+	fi, err := os.Lstat(link)
+	require.NoError(t, err)
+	require.NotZero(t, fi.Mode()&fs.ModeSymlink, "the link is left for a human to inspect")
+
+	require.NoError(t, s.Delete(ctx, "k"))
+	_, err = os.Lstat(link)
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	_, err = os.Stat(victim)
+	require.NoError(t, err, "Delete removed the file the link pointed to")
+
+	// A dangling link is corrupt, not missing.
+	dangling := fsTokenPath(s, "d")
+	require.NoError(t, os.Symlink(filepath.Join(outside, "missing.json"), dangling))
+	_, err = s.Load(ctx, "d")
+	require.ErrorIs(t, err, ErrStoreCorrupt)
+	require.NotErrorIs(t, err, ErrNotStored)
+	require.ErrorIs(t, s.Save(ctx, "d", fsFullToken("ours")), ErrStoreCorrupt)
+	_, err = os.Lstat(filepath.Join(outside, "missing.json"))
+	require.ErrorIs(t, err, fs.ErrNotExist)
+}
+
+// TestFileStoreNeverFollowsALockFileLink: Lock and the write lock of Save
+// and Delete never create, open or lock the file a <key>.lock or
+// <key>.save.lock link points to, dangling or not, nor a lock file that is
+// a directory: they fail with ErrStoreCorrupt naming it.
+func TestFileStoreNeverFollowsALockFileLink(t *testing.T) {
+	fsSkipWithoutLinks(t)
+	ctx := t.Context()
+	s := fsNewStore(t)
+	outside := t.TempDir()
+
+	target := filepath.Join(outside, "made-by-lock")
+	require.NoError(t, os.Symlink(target, filepath.Join(s.Dir(), "k.lock")))
+	unlock, err := s.Lock(ctx, "k")
+	require.ErrorIs(t, err, ErrStoreCorrupt)
+	require.Contains(t, err.Error(), "symbolic link")
+	require.Nil(t, unlock)
+	_, err = os.Lstat(target)
+	require.ErrorIs(t, err, fs.ErrNotExist, "Lock created the file a dangling link points to")
+
+	existing := filepath.Join(outside, "existing")
+	require.NoError(t, os.WriteFile(existing, nil, 0o644))
+	require.NoError(t, os.Symlink(existing, filepath.Join(s.Dir(), "e.lock")))
+	_, err = s.Lock(ctx, "e")
+	require.ErrorIs(t, err, ErrStoreCorrupt)
+	require.Equal(t, fs.FileMode(0o644), fsMode(t, existing))
+
+	saveTarget := filepath.Join(outside, "made-by-save")
+	require.NoError(t, os.Symlink(saveTarget, filepath.Join(s.Dir(), "w.save.lock")))
+	err = s.Save(ctx, "w", fsFullToken("at"))
+	require.ErrorIs(t, err, ErrStoreCorrupt)
+	require.ErrorIs(t, s.Delete(ctx, "w"), ErrStoreCorrupt)
+	_, err = os.Lstat(saveTarget)
+	require.ErrorIs(t, err, fs.ErrNotExist, "Save created the file a dangling link points to")
+	_, err = os.Lstat(fsTokenPath(s, "w"))
+	require.ErrorIs(t, err, fs.ErrNotExist, "nothing was written")
+
+	require.NoError(t, os.Mkdir(filepath.Join(s.Dir(), "dir.lock"), 0o700))
+	_, err = s.Lock(ctx, "dir")
+	require.ErrorIs(t, err, ErrStoreCorrupt)
+	require.Contains(t, err.Error(), "not a regular file")
+
+	// Other keys are unaffected.
+	unlock, err = s.Lock(ctx, "other")
+	require.NoError(t, err)
+	require.NoError(t, unlock())
+}
+
+// TestFileStoreDirectoryKeepsTheOwnerBits: NewFileStore removes the group
+// and other bits of an existing directory and nothing else, so a read-only
+// 0500 directory is not made writable. The directory may be a symbolic
+// link: the caller chose the path.
+func TestFileStoreDirectoryKeepsTheOwnerBits(t *testing.T) {
+	fsSkipWithoutLinks(t)
+	for _, tc := range []struct{ mode, want fs.FileMode }{
+		{0o500, 0o500}, {0o550, 0o500}, {0o555, 0o500}, {0o700, 0o700}, {0o750, 0o700}, {0o705, 0o700}, {0o300, 0o300},
+	} {
+		dir := filepath.Join(t.TempDir(), "tokens")
+		require.NoError(t, os.Mkdir(dir, 0o700))
+		require.NoError(t, os.Chmod(dir, tc.mode))
+		t.Cleanup(func() { os.Chmod(dir, 0o700) }) // so that the TempDir can be removed
+		s, err := NewFileStore(dir)
+		require.NoError(t, err, "%#o", tc.mode)
+		require.Equal(t, tc.want, fsMode(t, s.Dir()), "%#o", tc.mode)
+	}
+
+	real := filepath.Join(t.TempDir(), "real")
+	require.NoError(t, os.Mkdir(real, 0o700))
+	require.NoError(t, os.Chmod(real, 0o755))
+	link := filepath.Join(t.TempDir(), "link")
+	require.NoError(t, os.Symlink(real, link))
+	s, err := NewFileStore(link)
+	require.NoError(t, err)
+	require.Equal(t, link, s.Dir())
+	require.Equal(t, fs.FileMode(0o700), fsMode(t, real))
+	require.NoError(t, s.Save(t.Context(), "k", fsFullToken("at")))
+	got, err := s.Load(t.Context(), "k")
+	require.NoError(t, err)
+	require.Equal(t, fsFullToken("at"), got)
+	_, err = os.Stat(filepath.Join(real, "k.json"))
+	require.NoError(t, err)
 }
