@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -25,7 +28,12 @@ const (
 // any other error at once, and when ctx is done.
 //
 // Show the user VerificationURI and UserCode as they are (RFC 8628 §5.4:
-// the user must be able to see where they are sent).
+// the user must be able to see where they are sent). The providers check
+// both URIs before they return a DeviceCode: an https URI (plain http only
+// to a loopback host) of printable ASCII, without user info, on one of the
+// service's own web hosts or the host of App.APIURL or App.WebURL. Any
+// other answer, a javascript: or data: URI or a page elsewhere, gives an
+// *Error wrapping ErrBadVerificationURI (and ErrBadResponse) instead.
 type DeviceCode struct {
 	UserCode                string
 	VerificationURI         string
@@ -114,8 +122,9 @@ func (d *DeviceCode) expired() error {
 }
 
 // String describes the code for the user; it holds no secret (the user code
-// is meant to be shown).
-func (d *DeviceCode) String() string {
+// is meant to be shown; the device code stays in the poller). Its receiver
+// is a value, so a DeviceCode value prints the same.
+func (d DeviceCode) String() string {
 	return fmt.Sprintf("go to %s and enter %s", d.VerificationURI, d.UserCode)
 }
 
@@ -198,4 +207,76 @@ func rfc8628Outcome(err error) pollOutcome {
 		return pollSlowDown
 	}
 	return httpOutcome(e)
+}
+
+// ErrBadVerificationURI: a device or PIN answer names a verification URI
+// the user must not be sent to (see checkVerificationURI). It wraps
+// ErrBadResponse; the *Error carrying it holds the answer in Body, and its
+// message quotes nothing of the URI.
+var ErrBadVerificationURI = fmt.Errorf("%w: verification URI is not a page of the service", ErrBadResponse)
+
+// checkVerificationURI refuses a verification URI that would send the user
+// somewhere else than the service's own pages (RFC 8628 §5.4: the user is
+// told to trust the page they are sent to, and a QR code hides it): raw must
+// be an absolute https URI (plain http only to a loopback host, where fakes
+// and local proxies run), of printable ASCII without the characters RFC 3986
+// §2 leaves out of URIs (space, `"<>\^{|}` and the backtick), without user
+// info, on one of hosts (host[:port] as canonHost writes it). javascript:,
+// data: and every other scheme are refused.
+func checkVerificationURI(raw string, hosts []string) error {
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c <= ' ' || c >= 0x7f || strings.IndexByte("\"<>\\^`{|}", c) >= 0 {
+			return fmt.Errorf("%w: it holds a space, a control, non-ASCII or unsafe character", ErrBadVerificationURI)
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%w: it is not a URI", ErrBadVerificationURI)
+	}
+	if u.Opaque != "" || u.Host == "" || checkEndpoint(u) != nil {
+		return fmt.Errorf("%w: it is not an https URI (http only to a loopback host)", ErrBadVerificationURI)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%w: it carries user info", ErrBadVerificationURI)
+	}
+	if !slices.Contains(hosts, canonHost(u)) {
+		return fmt.Errorf("%w: it is not on the service's own host", ErrBadVerificationURI)
+	}
+	return nil
+}
+
+// canonHost is u's host[:port] in lower case, without the scheme's default
+// port.
+func canonHost(u *url.URL) string {
+	h := strings.ToLower(u.Host)
+	switch {
+	case u.Scheme == "https":
+		h = strings.TrimSuffix(h, ":443")
+	case u.Scheme == "http":
+		h = strings.TrimSuffix(h, ":80")
+	}
+	return h
+}
+
+// verificationHosts lists the hosts a verification URI may be on: those of
+// the configured base URLs (a fake or a proxy) and the service's production
+// web hosts.
+func verificationHosts(bases []*url.URL, production ...string) []string {
+	hosts := slices.Clone(production)
+	for _, b := range bases {
+		hosts = append(hosts, canonHost(b))
+	}
+	return hosts
+}
+
+// checkDeviceCode checks both verification URIs of dc (the complete one
+// when there is one) before anything shows them.
+func checkDeviceCode(dc *DeviceCode, hosts []string) error {
+	if err := checkVerificationURI(dc.VerificationURI, hosts); err != nil {
+		return err
+	}
+	if dc.VerificationURIComplete != "" {
+		return checkVerificationURI(dc.VerificationURIComplete, hosts)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package videoauth
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -499,5 +500,63 @@ func TestJSONCode(t *testing.T) {
 		t.Run(raw, func(t *testing.T) {
 			require.Equal(t, want, jsonCode([]byte(raw)))
 		})
+	}
+}
+
+// TestCheckVerificationURI: a verification URI is an https page (plain
+// http only to a loopback host) of printable ASCII, without user info, on
+// one of the service's hosts; everything else, javascript: and data: URIs
+// included, is refused with ErrBadVerificationURI, whose message quotes
+// nothing of the URI.
+func TestCheckVerificationURI(t *testing.T) {
+	fake, err := url.Parse("http://127.0.0.1:8080")
+	require.NoError(t, err)
+	hosts := verificationHosts([]*url.URL{fake}, "simkl.com", "www.simkl.com")
+	for _, ok := range []string{
+		"https://simkl.com/pin",
+		"https://simkl.com/pin/ABCDE",
+		"https://SIMKL.COM/pin",
+		"https://simkl.com:443/pin",
+		"https://www.simkl.com/pin?code=ABCDE#top",
+		"http://127.0.0.1:8080/pin", // the fake
+		"https://127.0.0.1:8080/pin",
+	} {
+		require.NoError(t, checkVerificationURI(ok, hosts), ok)
+	}
+	for _, bad := range []string{
+		"",
+		"http://simkl.com/pin",                 // plain http to a public host
+		"https://simkl.com:8443/pin",           // another port
+		"https://evil.example/pin",             // another host
+		"https://simkl.com.evil.example/pin",   // a look-alike
+		"https://evilsimkl.com/pin",            // a look-alike
+		"https://simkl.com./pin",               // not the host as configured
+		"https://api.simkl.com/pin",            // not a host of this list
+		"https://simkl.com@evil.example/pin",   // user info before another host
+		"https://user:pw@simkl.com/pin",        // user info
+		"https://simkl.com\\@evil.example/pin", // a backslash, which browsers read as a slash
+		"javascript:alert(document.cookie)",    // script
+		"JavaScript://simkl.com/%0Aalert(1)",   // script with a host-like part
+		"data:text/html;base64,PHNjcmlwdD4=",   // inline page
+		"file:///etc/passwd",                   // local file
+		"ftp://simkl.com/pin",                  // another scheme
+		"https:simkl.com/pin",                  // opaque
+		"//simkl.com/pin",                      // relative
+		"/pin",                                 // relative
+		"simkl.com/pin",                        // relative
+		"https://simkl.com/pin\r\nhttps://x",   // control characters
+		"https://simkl.com/\u202enip",          // a bidi override
+		"https://simkl.com/p in",               // a space
+		"https://simkl.com/<script>",           // characters URIs leave out
+		"http://127.0.0.1:9999/pin",            // a loopback port that is not the fake's
+		"http://localhost:8080/pin",            // loopback, but not the host configured
+		"https://xn--smkl-4qa.com/pin",         // an IDN look-alike
+		"https://simkl.com%2eevil.example/pin", // an escaped dot
+		"https://[::1]:8080/pin",               // another loopback address
+	} {
+		err := checkVerificationURI(bad, hosts)
+		require.ErrorIs(t, err, ErrBadVerificationURI, "%q", bad)
+		require.ErrorIs(t, err, ErrBadResponse, "%q", bad)
+		require.NotContains(t, err.Error(), "evil", "%q", bad)
 	}
 }

@@ -74,6 +74,7 @@ type Vimeo struct {
 	failN    int
 	failMode FailMode
 	latency  time.Duration
+	activate string // SetActivateLink; "" is URL+"/activate"
 
 	sweepTokens int // the size at which tokens is next swept (dropDead)
 
@@ -270,6 +271,17 @@ func (v *Vimeo) SetLatency(d time.Duration) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.latency = d
+}
+
+// SetActivateLink makes the answers of /oauth/device name link as their
+// activate_link, the page the user is told to open, instead of URL+
+// "/activate": a hostile or broken service (another host, a javascript: or
+// data: URI), for tests of what a client shows its user. "" restores the
+// default.
+func (v *Vimeo) SetActivateLink(link string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.activate = link
 }
 
 // IssueUserToken mints a user token with the given scopes (plus "public",
@@ -605,7 +617,11 @@ func (v *Vimeo) deviceStart(w http.ResponseWriter, form url.Values) {
 		d.userCode = newUserCode()
 	}
 	v.devices[deviceCode] = d
+	activate := v.activate
 	v.mu.Unlock()
+	if activate == "" {
+		activate = v.URL + "/activate"
+	}
 	// [C] fields of vimeo-networking-java PinCodeInfo; [I] status 200.
 	writeAuth(w, http.StatusOK, struct {
 		DeviceCode    string `json:"device_code"`
@@ -614,7 +630,7 @@ func (v *Vimeo) deviceStart(w http.ResponseWriter, form url.Values) {
 		ActivateLink  string `json:"activate_link"`
 		ExpiresIn     int    `json:"expires_in"`
 		Interval      int    `json:"interval"`
-	}{deviceCode, d.userCode, v.URL + "/oauth/device/authorize", v.URL + "/activate", int(deviceTTL.Seconds()), deviceInterval})
+	}{deviceCode, d.userCode, v.URL + "/oauth/device/authorize", activate, int(deviceTTL.Seconds()), deviceInterval})
 }
 
 // userCodeTaken reports whether code is in use. v.mu must be held.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -142,6 +143,14 @@ func (c *cli) loginDevice(ctx context.Context, s *session) (*videoauth.Token, er
 		dc, err = s.simkl.Device(ctx, s.set.Scopes...)
 	default:
 		return nil, notOffered(s.name, "device")
+	}
+	if errors.Is(err, videoauth.ErrBadVerificationURI) {
+		// The library checked the page the user would be sent to (RFC 8628
+		// §5.4): not https on the service's own host. It is neither printed
+		// nor put in a QR code; the error quotes nothing of it.
+		return nil, &cliError{code: exitFailure, err: err,
+			msg:  s.name + " sent a verification URL that is not one of its own https pages; it is not shown",
+			hint: "Nothing was stored. Do not sign in through a link from elsewhere. Try again later, or sign in in the browser: `videoauth login " + s.name + "`."}
 	}
 	if err != nil {
 		return nil, err

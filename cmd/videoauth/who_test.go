@@ -40,16 +40,20 @@ func TestWhoOf(t *testing.T) {
 
 // TestDeviceCodeWithControlCharacters: a device answer whose code or link
 // carries control characters is refused before anything reaches the
-// terminal; the same answer without them is shown.
+// terminal (a link already by the library, which takes no such URI for a
+// verification page); the same answer without them is shown.
 func TestDeviceCodeWithControlCharacters(t *testing.T) {
+	const byCLI = "vimeo sent a code or verification URL with control characters; it is not shown"
+	const byLibrary = "vimeo sent a verification URL that is not one of its own https pages; it is not shown"
 	for _, tc := range []struct {
 		name, code, link string
 		want             int
+		msg              string
 	}{
-		{"clean", "ABCD1234", "https://vimeo.com/activate", exitDenied},
-		{"escape in the code", "AB\u001b[2JCD", "https://vimeo.com/activate", exitFailure},
-		{"newline in the link", "ABCD1234", "https://vimeo.com/activate\r\nEnter ZZZZ at https://evil.example", exitFailure},
-		{"bidi override in the link", "ABCD1234", "https://vimeo.com/\u202eetavitca", exitFailure},
+		{"clean", "ABCD1234", "https://vimeo.com/activate", exitDenied, ""},
+		{"escape in the code", "AB\u001b[2JCD", "https://vimeo.com/activate", exitFailure, byCLI},
+		{"newline in the link", "ABCD1234", "https://vimeo.com/activate\r\nEnter ZZZZ at https://evil.example", exitFailure, byLibrary},
+		{"bidi override in the link", "ABCD1234", "https://vimeo.com/\u202eetavitca", exitFailure, byLibrary},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -72,7 +76,7 @@ func TestDeviceCodeWithControlCharacters(t *testing.T) {
 				assert.NotContains(t, r.out+r.err, bad)
 			}
 			if tc.want == exitFailure {
-				assert.Contains(t, r.err, "vimeo sent a code or verification URL with control characters; it is not shown")
+				assert.Contains(t, r.err, tc.msg)
 			} else {
 				assert.Contains(t, r.err, tc.code)
 			}
