@@ -270,7 +270,8 @@ func badRows() []badRow {
 		// Not JSON where JSON was due (item 14).
 		{name: "HTML 500", status: 500, ctype: "text/html; charset=utf-8", body: badRaw(badHTML(500)), want: badAll(badErr(videoauth.ErrServer))},
 		{name: "HTML 502", status: 502, ctype: "text/html", body: badRaw(badHTML(502)), want: badAll(badErr(videoauth.ErrServer))},
-		{name: "HTML 404", status: 404, ctype: "text/html", body: badRaw(badHTML(404)), want: badAll(badErr(videoauth.ErrBadResponse))},
+		// An OAuth endpoint that is not there does not offer the grant.
+		{name: "HTML 404", status: 404, ctype: "text/html", body: badRaw(badHTML(404)), want: badAll(badErr(videoauth.ErrUnsupportedGrant))},
 		{name: "HTML 200", ctype: "text/html", body: badRaw(badHTML(200)), want: badAll(badErr(videoauth.ErrBadResponse))},
 		{name: "empty body 200", body: badRaw(""), want: badAll(badErr(videoauth.ErrBadResponse))},
 		{name: "empty body 500", status: 500, body: badRaw(""), want: badAll(badErr(videoauth.ErrServer))},
@@ -349,15 +350,22 @@ func badFlows() []*badFlow {
 			s := simkl(t, app, gen)
 			ar, err := s.AuthRequest("")
 			require.NoError(t, err)
+			q := url.Values{"state": {ar.State}, "code": {"the-code"}}
+			if ar.Issuer != "" { // V2's callback always carries iss (RFC 9207)
+				q.Set("iss", ar.Issuer)
+			}
 			return func(ctx context.Context) (*videoauth.Token, error) {
-				return s.Exchange(ctx, ar, url.Values{"state": {ar.State}, "code": {"the-code"}})
+				return s.Exchange(ctx, ar, q)
 			}
 		}
 	}
 	return []*badFlow{
 		{
 			name: "vimeo client_credentials", provider: "vimeo", op: "client_credentials", path: "/oauth/authorize/client",
-			tokenKey: "access_token", good: vimeoGood, access: access, source: true, codes: oauthCodes,
+			tokenKey: "access_token", good: vimeoGood, access: access, source: true,
+			// invalid_grant in a client-credentials grant: the client's own
+			// credentials are the grant (RFC 6749 §4.4).
+			codes: map[string]error{"invalid_grant": videoauth.ErrInvalidClient, "invalid_client": videoauth.ErrInvalidClient},
 			start: func(t *testing.T, app videoauth.App) func(context.Context) (*videoauth.Token, error) {
 				return vimeo(t, app).ClientCredentials().Token
 			},

@@ -35,7 +35,9 @@
 // A web application acting for its users:
 //
 //	ar, err := vimeo.AuthRequest("https://example.com/callback", videoauth.VimeoScopePrivate)
-//	// keep ar in the user's session, redirect the browser to ar.URL; then, in the callback:
+//	b, err := videoauth.EncodeAuthRequest(ar) // keep b in the user's session, redirect the browser to ar.URL
+//	// then, in the callback, with b from the session:
+//	ar, err := videoauth.DecodeAuthRequest(b)
 //	tok, err := vimeo.Exchange(ctx, ar, r.URL.Query())
 //	client := videoauth.NewClient(vimeo, vimeo.Source(tok))
 //
@@ -51,13 +53,20 @@
 //	resp, err := api.SignedClient().Get("https://api.viki.io/v4/movies.json")
 //
 // Errors: states callers branch on are sentinels (ErrAccessDenied,
-// ErrReauthRequired, ErrStateMismatch, ...) matched with errors.Is; failures
-// reported by a service are *Error values carrying the provider, operation,
-// HTTP status and the service's own code. No error string, fmt verb or slog
-// record produced by this package contains a token, code, verifier, secret
-// or raw response body. CheckResponse types a failed API response (rate
-// limits with their wait, a dead token, ...), which the Transport returns as
-// it is.
+// ErrReauthRequired, ErrTokenExpired, ErrForbidden, ErrStateMismatch, ...)
+// matched with errors.Is; failures reported by a service are *Error values
+// carrying the provider, operation, HTTP status and the service's own code.
+// One rule holds for every provider, generation and kind of token: whenever
+// the service answered, the caller gets that answer (an *http.Response and
+// a nil error, also when the token was rejected and could not be replaced),
+// and CheckResponse types it — a dead grant as ErrReauthRequired, a token
+// the next request replaces as ErrTokenExpired, a failed renewal with the
+// renewal's error, rate limits with their wait. A Transport returns an error
+// only when no request could be sent: no usable token and none to be had,
+// bad configuration, the network, the caller's ctx. No error string, fmt
+// verb or slog record produced by this package contains a token, code,
+// verifier, secret or raw response body, whatever the caller's base
+// transport put in its error.
 //
 // Package videoauthtest has fake servers of the services for tests.
 package videoauth

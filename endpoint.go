@@ -101,7 +101,7 @@ func (ep *endpoint) errorFrom(op, rawURL string, resp *wire.Response) *Error {
 		e.Code, e.Description = ep.errorShape(resp.Body)
 	}
 	e.RetryAfter = retryAfter(resp.Header, ep.clock.Now())
-	e.Err = sentinelFor(e.Code, resp.Status)
+	e.Err = sentinelFor(op, e.Code, resp.Status, resp.Header)
 	if e.Err == nil && !looksJSON(resp.Body) {
 		e.Err = ErrBadResponse // HTML or text where JSON was due
 	}

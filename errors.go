@@ -1,12 +1,15 @@
 package videoauth
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +34,30 @@ var (
 	// ErrReauthRequired: the grant is gone (revoked, deleted, refresh token
 	// dead); only a new sign-in helps.
 	ErrReauthRequired = errors.New("videoauth: re-authorization required")
+	// ErrTokenExpired: the service rejected the access token as expired or
+	// invalid, and a new one can be had without the user (a refresh or a
+	// re-mint). A Transport replaces it and replays the request once by
+	// itself; a caller sees this when the request could not be replayed
+	// (its body cannot be sent again) or when the token was itself a
+	// replacement just rejected (see Source): sending the request again
+	// gets a new token, unless the service keeps rejecting.
+	ErrTokenExpired = errors.New("videoauth: access token expired or rejected")
+	// ErrForbidden: the service understood the token and refused the
+	// request: the token lacks a scope (RFC 6750 §3.1 insufficient_scope)
+	// or the user lacks the right (HTTP 403). The token is fine; asking
+	// again with the same token will not help.
+	ErrForbidden = errors.New("videoauth: forbidden (scope or permission)")
+	// ErrUserTokenRequired: the endpoint acts for a user and the token is
+	// an app token (Vimeo's error_code 8002). The token is fine for what
+	// app tokens can do; do not throw it away.
+	ErrUserTokenRequired = errors.New("videoauth: a user token is required")
+	// ErrInvalidScope: the service refused the scopes asked for (RFC 6749
+	// §4.1.2.1 and §5.2 invalid_scope).
+	ErrInvalidScope = errors.New("videoauth: invalid scope")
+	// ErrAuthorizationFailed: the authorization redirect carried an error
+	// code this library does not know; *Error.Code holds it. No grant was
+	// made.
+	ErrAuthorizationFailed = errors.New("videoauth: authorization failed")
 	// ErrCodeUsed: the authorization code is invalid, expired or already used.
 	ErrCodeUsed = errors.New("videoauth: authorization code invalid or already used")
 	// ErrExpiredCode: a device or PIN code expired before the user approved it.
@@ -122,7 +149,12 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // LogValue keeps slog output to the same redacted fields as Error.
-func (e *Error) LogValue() slog.Value { return slog.StringValue(e.Error()) }
+func (e *Error) LogValue() slog.Value {
+	if e == nil {
+		return slog.StringValue("nil")
+	}
+	return slog.StringValue(e.Error())
+}
 
 // GoString prints the fields that are safe to print: Description and Body
 // (the service's words, which may echo a token) show only their length,
@@ -140,13 +172,43 @@ func (e *Error) GoString() string {
 }
 
 // Format makes every verb print Error() (%q quotes it, %#v is GoString),
-// so no verb reaches the raw fields.
-func (e *Error) Format(f fmt.State, verb rune) {
+// so no verb reaches the raw fields. Its receiver is a value so that an
+// Error value (a dereferenced *Error, or one in a struct, slice or map
+// printed by value) has it too; a nil *Error prints as <nil>, fmt's rule
+// for that case.
+func (e Error) Format(f fmt.State, verb rune) {
 	if verb == 'v' && f.Flag('#') {
 		io.WriteString(f, e.GoString())
 		return
 	}
 	printRedacted(f, verb, e.Error())
+}
+
+// errorDescription is what json.Marshal gives for an Error: the fields
+// GoString shows, no Description or Body (the service's words, which may
+// echo a token) beyond their length, the URL redacted again.
+type errorDescription struct {
+	Error            string `json:"error"` // Error()
+	Provider         string `json:"provider"`
+	Op               string `json:"op,omitempty"`
+	Status           int    `json:"status,omitempty"`
+	Code             string `json:"code,omitempty"` // when it looks like a code
+	URL              string `json:"url,omitempty"`
+	RetryAfter       string `json:"retry_after,omitempty"`
+	DescriptionBytes int    `json:"description_bytes,omitempty"`
+	BodyBytes        int    `json:"body_bytes,omitempty"`
+}
+
+// MarshalJSON gives the safe fields (see errorDescription): slog's JSON
+// handler marshals an *Error inside a slice, map or struct with
+// encoding/json. Its receiver is a value, so an Error value has it too.
+func (e Error) MarshalJSON() ([]byte, error) {
+	d := errorDescription{Error: e.Error(), Provider: e.Provider, Op: e.Op, Status: e.Status, Code: safeCode(e.Code),
+		URL: redactString(e.URL), DescriptionBytes: len(e.Description), BodyBytes: len(e.Body)}
+	if e.RetryAfter != 0 {
+		d.RetryAfter = e.RetryAfter.String()
+	}
+	return json.Marshal(d)
 }
 
 // safeCode keeps a service code only when it looks like a code: short and
@@ -240,36 +302,163 @@ func redactErr(err error) error {
 	return err
 }
 
+// scrubErr returns err with the credential taken out of its text: a base
+// transport (a caller's retrying or logging RoundTripper) may put the
+// request's URL or headers in its error, and Viki carries the token, the
+// session and the signature in the query. A *url.Error is rebuilt with a
+// redacted URL; any other error whose text holds token or a credential
+// query parameter is replaced by one with that text redacted, which still
+// matches what err matched with errors.Is (but no longer hands out err
+// itself through errors.As or Unwrap, which would print it).
+func scrubErr(err error, token string) error {
+	err = redactErr(err)
+	msg := err.Error()
+	clean := redactText(msg, token)
+	if clean == msg {
+		return err
+	}
+	return &scrubbedError{msg: clean, err: err}
+}
+
+// scrubbedError is an error whose text had a credential in it.
+type scrubbedError struct {
+	msg string
+	err error // the original; consulted by Is, never printed
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+
+// Is reports whether the original error matches target.
+func (e *scrubbedError) Is(target error) bool { return errors.Is(e.err, target) }
+
+// credentialInText finds name=value pairs of credential-bearing parameters
+// in free text.
+var credentialInText = regexp.MustCompile(`(?i)\b(` + sensitiveParamPattern() + `)=([^&\s"'#<>]*)`)
+
+func sensitiveParamPattern() string {
+	names := make([]string, 0, len(sensitiveParams))
+	for k := range sensitiveParams {
+		names = append(names, regexp.QuoteMeta(k))
+	}
+	sort.Strings(names)
+	return strings.Join(names, "|")
+}
+
+// redactText replaces token and the values of credential parameters in s.
+func redactText(s, token string) string {
+	if len(token) >= 4 {
+		s = strings.ReplaceAll(s, token, "REDACTED")
+	}
+	return credentialInText.ReplaceAllString(s, "${1}=REDACTED")
+}
+
 // transportError wraps a failure that happened before any response arrived.
 func transportError(provider, op string, u *url.URL, err error) error {
 	return &Error{Provider: provider, Op: op, URL: RedactURL(u), Err: redactErr(err)}
 }
 
-// sentinelFor maps an RFC 6749 / device-flow error code to a sentinel.
-func sentinelFor(code string, status int) error {
+// sentinelFor maps the answer of operation op — an RFC 6749 / RFC 8628
+// error code, an RFC 6750 WWW-Authenticate challenge (h may be nil), the
+// HTTP status — to a sentinel, or nil when none fits.
+func sentinelFor(op, code string, status int, h http.Header) error {
 	switch code {
 	case "access_denied", "authorization_declined":
 		return ErrAccessDenied
 	case "invalid_grant":
-		return ErrCodeUsed
+		// RFC 6749 §5.2: the grant or refresh token is invalid, expired or
+		// revoked. Only in a code exchange is it the code.
+		switch op {
+		case "exchange":
+			return ErrCodeUsed
+		case "device_poll", "pin_poll":
+			return ErrExpiredCode
+		case "client_credentials":
+			return ErrInvalidClient // the client's own credentials are the grant (RFC 6749 §4.4)
+		}
+		return ErrReauthRequired
 	case "expired_token":
 		return ErrExpiredCode
-	case "unsupported_grant_type":
+	case "unsupported_grant_type", "unsupported_response_type":
 		return ErrUnsupportedGrant
 	case "invalid_request":
 		return ErrInvalidRequest
 	case "invalid_client", "unauthorized_client":
 		return ErrInvalidClient
+	case "invalid_scope":
+		return ErrInvalidScope
+	case "insufficient_scope":
+		return ErrForbidden
+	case "invalid_token":
+		return ErrReauthRequired
 	case "slow_down", "rate_limit", "rate_limited":
 		return ErrRateLimited
+	case "server_error", "temporarily_unavailable":
+		return ErrServer
 	}
-	switch {
-	case status == 429:
+	switch challenge := bearerError(h); {
+	case challenge == "invalid_token" && status == http.StatusUnauthorized:
+		return ErrReauthRequired // RFC 6750 §3.1: expired, revoked or malformed
+	case challenge == "insufficient_scope" || status == http.StatusForbidden:
+		return ErrForbidden
+	case status == http.StatusTooManyRequests:
 		return ErrRateLimited
 	case status >= 500:
 		return ErrServer
+	case (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) && oauthOp(op):
+		// An OAuth endpoint that is not there (or takes no POST) does not
+		// offer the grant.
+		return ErrUnsupportedGrant
 	}
 	return nil
+}
+
+// oauthOp reports whether op talks to an OAuth endpoint (token, device,
+// revocation), not to the API.
+func oauthOp(op string) bool {
+	switch op {
+	case "api", "verify", "authorize":
+		return false
+	}
+	return true
+}
+
+// bearerError returns the error attribute of an RFC 6750 Bearer challenge
+// in h's WWW-Authenticate, or "".
+func bearerError(h http.Header) string {
+	for _, v := range h.Values("WWW-Authenticate") {
+		scheme, params, _ := strings.Cut(strings.TrimSpace(v), " ")
+		if !strings.EqualFold(scheme, "Bearer") {
+			continue
+		}
+		for p := range strings.SplitSeq(params, ",") {
+			k, val, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if ok && strings.EqualFold(strings.TrimSpace(k), "error") {
+				return strings.Trim(strings.TrimSpace(val), `"`)
+			}
+		}
+	}
+	return ""
+}
+
+// callbackSentinel maps the error code of an authorization redirect (RFC
+// 6749 §4.1.2.1, §4.2.2.1) to a sentinel: only access_denied is a refusal,
+// and a code it does not know is ErrAuthorizationFailed.
+func callbackSentinel(code string) error {
+	switch code {
+	case "access_denied", "authorization_declined":
+		return ErrAccessDenied
+	case "invalid_request":
+		return ErrInvalidRequest
+	case "unauthorized_client":
+		return ErrInvalidClient
+	case "unsupported_response_type":
+		return ErrUnsupportedGrant
+	case "invalid_scope":
+		return ErrInvalidScope
+	case "server_error", "temporarily_unavailable":
+		return ErrServer
+	}
+	return ErrAuthorizationFailed
 }
 
 // configErr reports bad configuration or a bad argument, matching
@@ -291,11 +480,29 @@ type apiErrorer interface {
 
 // CheckResponse returns nil for a 2xx response from p's API, else an *Error
 // in p's terms: the service's code, a sentinel to branch on (rate limits
-// match ErrRateLimited and carry RetryAfter, a dead token
-// ErrReauthRequired, 5xx ErrServer...). It reads at most 4 KiB of the body
-// and puts it back, so the caller can still read all of it. The Transport
-// returns rate-limited and failed responses as they are and never retries
-// them; this is how a caller types them.
+// match ErrRateLimited and carry RetryAfter, a dead grant
+// ErrReauthRequired, a token that can be replaced ErrTokenExpired, a
+// missing scope or right ErrForbidden, Vimeo's app token on a user
+// endpoint ErrUserTokenRequired, 5xx ErrServer...). It reads at most 4 KiB
+// of the body and puts it back, so the caller can still read all of it.
+//
+// A response the Transport returned after the service rejected its token
+// carries what the Transport learnt: the grant is dead (ErrReauthRequired),
+// the next request gets a new token (ErrTokenExpired), or the replacement
+// failed (the *Error wraps the replacement's error, with its RetryAfter).
+// Without the Transport (a response from another client), a rejection is
+// typed from the answer alone: a 401 with RFC 6750's invalid_token, or the
+// service's own dead-token code, is ErrReauthRequired.
+//
+// Called after the body was read or closed, CheckResponse still types the
+// answer by its status and headers (a 401 with invalid_token, 403, 429 with
+// Retry-After, 5xx), and by what the Transport learnt; the service's own
+// code and description, which are in the body, are then missing, so codes
+// that only the body carries (Vimeo's 8002, Simkl's user_token_failed,
+// Viki's vcode) cannot be told apart.
+//
+// The Transport returns rate-limited and failed responses as they are and
+// never retries them; this is how a caller types them.
 func CheckResponse(p Provider, resp *http.Response) error {
 	if resp == nil {
 		return configErr("CheckResponse: nil response")
@@ -303,19 +510,34 @@ func CheckResponse(p Provider, resp *http.Response) error {
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		return nil
 	}
+	var why error
+	if rb, ok := resp.Body.(*rejectedBody); ok {
+		why = rb.why
+	}
 	body := peekBody(resp, maxErrBody)
 	raw := ""
 	if resp.Request != nil && resp.Request.URL != nil {
 		raw = resp.Request.URL.String()
 	}
 	wr := &wire.Response{Status: resp.StatusCode, Header: resp.Header, Body: body}
-	name := ""
-	if p != nil {
-		name = p.Name()
-		if a, ok := p.(apiErrorer); ok {
-			return a.apiError(raw, wr)
+	var e *Error
+	if a, ok := p.(apiErrorer); ok && p != nil {
+		e = a.apiError(raw, wr)
+	} else {
+		name := ""
+		if p != nil {
+			name = p.Name()
+		}
+		e = (&endpoint{provider: name, clock: realClock{}}).errorFrom("api", raw, wr)
+	}
+	if why != nil && (e.Err == nil || errors.Is(e.Err, ErrReauthRequired) || errors.Is(e.Err, ErrTokenExpired) || errors.Is(e.Err, ErrBadResponse)) {
+		// The service's words say "this token"; the Transport knows what
+		// became of the grant.
+		e.Err = why
+		var we *Error
+		if errors.As(why, &we) && we.RetryAfter > e.RetryAfter {
+			e.RetryAfter = we.RetryAfter
 		}
 	}
-	ep := &endpoint{provider: name, clock: realClock{}}
-	return ep.errorFrom("api", raw, wr)
+	return e
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -148,7 +149,10 @@ func TestErrorStringHidesSecrets(t *testing.T) {
 	}
 	require.Contains(t, fmt.Sprintf("%#v", e), `Code:"invalid_grant"`)
 	require.Contains(t, fmt.Sprintf("%#v", e), "code=REDACTED")
-	require.Equal(t, "(*videoauth.Error)(nil)", fmt.Sprintf("%#v", (*Error)(nil)))
+	// Format has a value receiver (so an Error value prints redacted too):
+	// fmt prints a nil *Error as <nil>; GoString itself handles nil.
+	require.Equal(t, "<nil>", fmt.Sprintf("%#v", (*Error)(nil)))
+	require.Equal(t, "(*videoauth.Error)(nil)", (*Error)(nil).GoString())
 
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Error("failed", "err", e)
@@ -212,36 +216,85 @@ func TestSafeCode(t *testing.T) {
 }
 
 func TestSentinelFor(t *testing.T) {
+	bearer := func(v string) http.Header { return http.Header{"Www-Authenticate": {v}} }
 	tests := []struct {
-		code   string
-		status int
-		want   error
+		op, code string
+		status   int
+		h        http.Header
+		want     error
 	}{
-		{code: "access_denied", want: ErrAccessDenied},
-		{code: "authorization_declined", want: ErrAccessDenied},
-		{code: "invalid_grant", status: 400, want: ErrCodeUsed},
-		{code: "expired_token", want: ErrExpiredCode},
-		{code: "unsupported_grant_type", want: ErrUnsupportedGrant},
-		{code: "invalid_client", status: 401, want: ErrInvalidClient},
-		{code: "unauthorized_client", want: ErrInvalidClient},
-		{code: "slow_down", want: ErrRateLimited},
-		{code: "rate_limit", want: ErrRateLimited},
-		{code: "rate_limited", want: ErrRateLimited},
-		{code: "invalid_grant", status: 500, want: ErrCodeUsed},
-		{code: "", status: 429, want: ErrRateLimited},
-		{code: "something", status: 429, want: ErrRateLimited},
-		{code: "", status: 500, want: ErrServer},
-		{code: "", status: 503, want: ErrServer},
-		{code: "", status: 400, want: nil},
-		{code: "", status: 0, want: nil},
-		{code: "invalid_scope", status: 400, want: nil},
-		{code: "server_error", status: 0, want: nil},
-		{code: "ACCESS_DENIED", status: 0, want: nil},
+		{op: "exchange", code: "access_denied", want: ErrAccessDenied},
+		{op: "device_poll", code: "authorization_declined", want: ErrAccessDenied},
+		// invalid_grant is the code only in a code exchange (RFC 6749 §5.2).
+		{op: "exchange", code: "invalid_grant", status: 400, want: ErrCodeUsed},
+		{op: "exchange", code: "invalid_grant", status: 500, want: ErrCodeUsed},
+		{op: "refresh", code: "invalid_grant", status: 400, want: ErrReauthRequired},
+		{op: "token", code: "invalid_grant", status: 400, want: ErrReauthRequired},
+		{op: "client_credentials", code: "invalid_grant", status: 400, want: ErrInvalidClient},
+		{op: "device_poll", code: "invalid_grant", status: 400, want: ErrExpiredCode},
+		{op: "device_poll", code: "expired_token", want: ErrExpiredCode},
+		{op: "refresh", code: "unsupported_grant_type", want: ErrUnsupportedGrant},
+		{op: "exchange", code: "invalid_client", status: 401, want: ErrInvalidClient},
+		{op: "exchange", code: "unauthorized_client", want: ErrInvalidClient},
+		{op: "exchange", code: "invalid_scope", status: 400, want: ErrInvalidScope},
+		{op: "exchange", code: "invalid_request", status: 400, want: ErrInvalidRequest},
+		{op: "device_poll", code: "slow_down", want: ErrRateLimited},
+		{op: "api", code: "rate_limit", want: ErrRateLimited},
+		{op: "api", code: "rate_limited", want: ErrRateLimited},
+		{op: "exchange", code: "server_error", want: ErrServer},
+		{op: "exchange", code: "temporarily_unavailable", want: ErrServer},
+		{op: "api", code: "", status: 429, want: ErrRateLimited},
+		{op: "api", code: "something", status: 429, want: ErrRateLimited},
+		{op: "api", code: "", status: 500, want: ErrServer},
+		{op: "refresh", code: "", status: 503, want: ErrServer},
+		{op: "api", code: "", status: 400, want: nil},
+		{op: "api", code: "", status: 0, want: nil},
+		{op: "api", code: "ACCESS_DENIED", status: 0, want: nil},
+		// RFC 6750 §3.1 challenges, and 403.
+		{op: "api", status: 401, h: bearer(`Bearer realm="x", error="invalid_token", error_description="expired"`), want: ErrReauthRequired},
+		{op: "verify", status: 401, h: bearer(`bearer error=invalid_token`), want: ErrReauthRequired},
+		{op: "api", status: 401, h: bearer(`Basic realm="x"`), want: nil},
+		{op: "api", status: 401, want: nil},
+		{op: "api", status: 403, h: bearer(`Bearer error="insufficient_scope", scope="write"`), want: ErrForbidden},
+		{op: "api", status: 403, want: ErrForbidden},
+		{op: "revoke", status: 403, want: ErrForbidden},
+		{op: "api", code: "invalid_token", status: 401, want: ErrReauthRequired},
+		// An OAuth endpoint that is not there does not offer the grant; an
+		// API path that is not there is just a 404.
+		{op: "refresh", status: 404, want: ErrUnsupportedGrant},
+		{op: "device", status: 405, want: ErrUnsupportedGrant},
+		{op: "revoke", status: 404, want: ErrUnsupportedGrant},
+		{op: "api", status: 404, want: nil},
+		{op: "verify", status: 405, want: nil},
 	}
 	for _, tc := range tests {
-		t.Run(tc.code+"/"+strconv.Itoa(tc.status), func(t *testing.T) {
-			require.Equal(t, tc.want, sentinelFor(tc.code, tc.status))
+		t.Run(tc.op+"/"+tc.code+"/"+strconv.Itoa(tc.status), func(t *testing.T) {
+			require.Equal(t, tc.want, sentinelFor(tc.op, tc.code, tc.status, tc.h))
 		})
+	}
+}
+
+// Only access_denied on the redirect is the user's refusal (RFC 6749
+// §4.1.2.1); the other codes get their own typing.
+func TestCallbackSentinel(t *testing.T) {
+	for code, want := range map[string]error{
+		"access_denied":             ErrAccessDenied,
+		"invalid_request":           ErrInvalidRequest,
+		"unauthorized_client":       ErrInvalidClient,
+		"unsupported_response_type": ErrUnsupportedGrant,
+		"invalid_scope":             ErrInvalidScope,
+		"server_error":              ErrServer,
+		"temporarily_unavailable":   ErrServer,
+		"something_else":            ErrAuthorizationFailed,
+	} {
+		require.Equal(t, want, callbackSentinel(code), code)
+		ar := &AuthRequest{Provider: "p", State: "s"}
+		_, err := ar.Callback(url.Values{"state": {"s"}, "error": {code}})
+		var e *Error
+		require.ErrorAs(t, err, &e, code)
+		require.Equal(t, code, e.Code)
+		require.Equal(t, want, e.Err, code)
+		require.Equal(t, code == "access_denied", errors.Is(err, ErrAccessDenied), code)
 	}
 }
 
@@ -282,4 +335,136 @@ func TestRetryAfter(t *testing.T) {
 		h := http.Header{"Retry-After": {"9223372037"}}
 		require.Equal(t, maxRetryAfter, retryAfter(h, errTestNow), "capped, not overflowed to a negative wait")
 	})
+}
+
+// checkResp builds the response of an API request to u.
+func checkResp(t *testing.T, u string, status int, h http.Header, body string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	require.NoError(t, err)
+	if h == nil {
+		h = http.Header{}
+	}
+	if body != "" && h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json")
+	}
+	return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(strings.NewReader(body)), Request: req}
+}
+
+// TestCheckResponseTypesEveryAnswer: every status and service code the
+// services document, per provider, gets its sentinel — and not another.
+func TestCheckResponseTypesEveryAnswer(t *testing.T) {
+	const base = "http://127.0.0.1:1"
+	app := App{ClientID: "cid", ClientSecret: "secret", APIURL: base, AppName: "t", AppVersion: "1"}
+	vimeo, err := NewVimeo(app)
+	require.NoError(t, err)
+	simkl, err := NewSimkl(app, SimklV2)
+	require.NoError(t, err)
+	simkl1, err := NewSimkl(app, SimklV1)
+	require.NoError(t, err)
+	viki, err := NewViki(app)
+	require.NoError(t, err)
+	vikiAPI, err := NewVikiAPI(app, VikiSignQuery)
+	require.NoError(t, err)
+	invalidToken := http.Header{"Www-Authenticate": {`Bearer error="invalid_token"`}}
+	all := []error{ErrReauthRequired, ErrTokenExpired, ErrForbidden, ErrUserTokenRequired, ErrInvalidClient,
+		ErrRateLimited, ErrServer, ErrCodeUsed, ErrUnsupportedGrant, ErrBadResponse, ErrInvalidCredentials}
+	for _, tc := range []struct {
+		name   string
+		p      Provider
+		status int
+		h      http.Header
+		body   string
+		want   error // nil: none of all
+		wait   time.Duration
+	}{
+		// Vimeo: the error shape {error, developer_message, error_code, link}.
+		{"vimeo 401 invalid_token challenge, legacy body", vimeo, 401, invalidToken, `{"error":"The access token is not a valid OAuth 2 token."}`, ErrReauthRequired, 0},
+		{"vimeo 401 invalid_token challenge, no body", vimeo, 401, invalidToken, ``, ErrReauthRequired, 0},
+		{"vimeo 401 8000", vimeo, 401, nil, `{"error":"x","developer_message":"The user access token is invalid.","error_code":8000,"link":null}`, ErrReauthRequired, 0},
+		{"vimeo 401 8003", vimeo, 401, nil, `{"error":"Something strange occurred.","developer_message":"The app didn't receive the user's credentials.","error_code":8003}`, ErrReauthRequired, 0},
+		{"vimeo 401 2300", vimeo, 401, nil, `{"error":"x","error_code":"2300"}`, ErrReauthRequired, 0},
+		{"vimeo 401 2302", vimeo, 401, nil, `{"error":"x","error_code":2302}`, ErrReauthRequired, 0},
+		{"vimeo 401 8002: an app token on a user endpoint", vimeo, 401, nil, `{"error":"You must provide a valid authenticated access token.","error_code":8002}`, ErrUserTokenRequired, 0},
+		{"vimeo 401 8001", vimeo, 401, nil, `{"error":"x","error_code":8001}`, ErrInvalidClient, 0},
+		{"vimeo 403 3200", vimeo, 403, nil, `{"error":"Permission denied","error_code":3200}`, ErrForbidden, 0},
+		{"vimeo 403 scope", vimeo, 403, http.Header{"Www-Authenticate": {`Bearer error="insufficient_scope"`}}, `{"error":"x"}`, ErrForbidden, 0},
+		{"vimeo 429", vimeo, 429, http.Header{"Retry-After": {"30"}}, `{"error":"Too many requests"}`, ErrRateLimited, 30 * time.Second},
+		{"vimeo 503", vimeo, 503, nil, `<html>down</html>`, ErrServer, 0},
+		{"vimeo 404", vimeo, 404, nil, `{"error":"The requested video couldn't be found.","error_code":5000}`, nil, 0},
+		// Simkl: {error, code, message}.
+		{"simkl v2 401 user_token_failed", simkl, 401, nil, `{"error":"user_token_failed","code":401}`, ErrReauthRequired, 0},
+		{"simkl v1 401 user_token_failed", simkl1, 401, nil, `{"error":"user_token_failed","code":401}`, ErrReauthRequired, 0},
+		{"simkl 403", simkl, 403, nil, `{"error":"forbidden","code":403}`, ErrForbidden, 0},
+		{"simkl 403 private_list", simkl, 403, nil, `{"error":"private_list","code":403}`, ErrForbidden, 0},
+		{"simkl 412 client_id_failed", simkl, 412, nil, `{"error":"client_id_failed","code":412}`, ErrRateLimited, time.Second},
+		{"simkl 429", simkl, 429, nil, `{"error":"rate_limit","code":429}`, ErrRateLimited, time.Second},
+		{"simkl 400 RATE_LIMIT", simkl, 400, nil, `{"error":"RATE_LIMIT","code":400}`, ErrRateLimited, 20 * time.Second},
+		{"simkl 502", simkl, 502, nil, `{"error":"bad_gateway","code":502}`, ErrServer, 0},
+		// Viki v3: {message, status}; an expired token is 403 Not Authorized.
+		{"viki v3 403 Not Authorized", viki, 403, nil, `{"message":"Not Authorized","status":403}`, ErrTokenExpired, 0},
+		{"viki v3 401", viki, 401, nil, `{"message":"Not Authorized","status":401}`, ErrTokenExpired, 0},
+		{"viki v3 other 403", viki, 403, nil, `{"message":"Geo-blocked","status":403}`, ErrForbidden, 0},
+		{"viki v3 500", viki, 500, nil, `{"message":"oops","status":500}`, ErrServer, 0},
+		// Viki v4/v5: {error, vcode}.
+		{"viki v5 vcode 11", vikiAPI, 401, nil, `{"error":"Invalid session token","vcode":11}`, ErrReauthRequired, 0},
+		{"viki v5 vcode 7402", vikiAPI, 401, nil, `{"error":"x","vcode":7402}`, ErrReauthRequired, 0},
+		{"viki v5 vcode 4", vikiAPI, 403, nil, `{"error":"invalid signature","vcode":4}`, ErrInvalidClient, 0},
+		{"viki v5 403", vikiAPI, 403, nil, `{"error":"forbidden","vcode":15}`, ErrForbidden, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckResponse(tc.p, checkResp(t, base+"/x", tc.status, tc.h, tc.body))
+			var e *Error
+			require.ErrorAs(t, err, &e)
+			require.Equal(t, tc.status, e.Status)
+			for _, s := range all {
+				if tc.want == ErrRateLimited && s == ErrInvalidClient && strings.Contains(tc.body, "client_id_failed") {
+					continue // Simkl's 412 is a throttle or a bad client id: both match
+				}
+				require.Equal(t, s == tc.want, errors.Is(err, s), "%v", s)
+			}
+			require.Equal(t, tc.wait, e.RetryAfter)
+		})
+	}
+}
+
+// CheckResponse after the body was read or closed still types the answer
+// by its status and headers.
+func TestCheckResponseAfterTheBodyIsGone(t *testing.T) {
+	vimeo, err := NewVimeo(App{ClientID: "cid", ClientSecret: "s", APIURL: "http://127.0.0.1:1"})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name   string
+		status int
+		h      http.Header
+		want   error
+	}{
+		{"401 invalid_token", 401, http.Header{"Www-Authenticate": {`Bearer error="invalid_token"`}}, ErrReauthRequired},
+		{"403", 403, nil, ErrForbidden},
+		{"429 Retry-After", 429, http.Header{"Retry-After": {"9"}}, ErrRateLimited},
+		{"503", 503, nil, ErrServer},
+	} {
+		for _, gone := range []string{"read", "closed"} {
+			t.Run(tc.name+"/"+gone, func(t *testing.T) {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					for k, v := range tc.h {
+						w.Header()[k] = v
+					}
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(tc.status)
+					io.WriteString(w, `{"error":"x","error_code":8002}`)
+				}))
+				defer srv.Close()
+				resp, err := http.Get(srv.URL)
+				require.NoError(t, err)
+				if gone == "read" {
+					io.ReadAll(resp.Body)
+				}
+				resp.Body.Close()
+				err = CheckResponse(vimeo, resp)
+				require.ErrorIs(t, err, tc.want)
+				require.NotErrorIs(t, err, ErrUserTokenRequired, "the body's code is gone")
+			})
+		}
+	}
 }

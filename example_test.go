@@ -246,3 +246,45 @@ func ExampleSource_Revoke() {
 	// still stored: false
 	// sign in again: true requests sent: 0
 }
+
+// A Simkl V1 public client without a redirect URI (a desktop or
+// command-line tool): simkl.com ends the consent by showing a code, the
+// user pastes it, and ExchangeCode exchanges it once with the PKCE
+// verifier, sending no redirect_uri.
+func ExampleSimkl_ExchangeCode() {
+	fake := videoauthtest.NewSimkl() // in production: no fake, no APIURL/WebURL
+	defer fake.Close()
+	simkl, err := videoauth.NewSimkl(videoauth.App{
+		ClientID: fake.ClientID, AppName: "my-app", AppVersion: "1.0", // no ClientSecret, no RedirectURL
+		APIURL: fake.APIURL, WebURL: fake.WebURL,
+	}, videoauth.SimklV1)
+	if err != nil {
+		panic(err)
+	}
+	ar, err := simkl.AuthRequest("")
+	if err != nil {
+		panic(err)
+	}
+	page, _, _ := strings.Cut(ar.URL, "?")
+	fmt.Println("open", strings.Replace(page, fake.WebURL, "https://simkl.com", 1), "and paste the code shown")
+
+	// The user opens ar.URL and approves; the page shows the code.
+	resp, err := http.Get(ar.URL)
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	code := fake.ShownCode() // in a tool: read from the terminal
+
+	tok, err := simkl.ExchangeCode(context.Background(), ar, code)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("generation:", videoauth.SimklGenerationOf(tok), "scopes:", tok.Scopes)
+	_, err = simkl.ExchangeCode(context.Background(), ar, code)
+	fmt.Println("pasted again:", err)
+	// Output:
+	// open https://simkl.com/oauth/authorize and paste the code shown
+	// generation: v1 scopes: [public]
+	// pasted again: videoauth: authorization request already used
+}

@@ -319,12 +319,40 @@ func (r *faultRig) use(mintTimeout time.Duration) {
 // attempts is the number of mint attempts the library made.
 func (r *faultRig) attempts() int64 { return r.net.tokenTrips.Load() }
 
+// get sends a GET and types an answer that is not a 2xx with
+// CheckResponse, as a caller does: the Transport returns the service's
+// answer whenever there is one.
 func (r *faultRig) get(ctx context.Context) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.apiURL, nil)
 	if err != nil {
 		return 0, err
 	}
-	return faultDo(r.client, req)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	cerr := videoauth.CheckResponse(r.p, resp)
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return resp.StatusCode, err
+	}
+	return resp.StatusCode, cerr
+}
+
+// faultErrorIn reports whether an *Error in err's chain (the API's answer,
+// then the token endpoint's failure it wraps) satisfies ok.
+func faultErrorIn(err error, ok func(*videoauth.Error) bool) bool {
+	for err != nil {
+		var e *videoauth.Error
+		if !errors.As(err, &e) {
+			return false
+		}
+		if ok(e) {
+			return true
+		}
+		err = e.Err
+	}
+	return false
 }
 
 // mustGet is a GET bounded by the guard.
@@ -578,8 +606,8 @@ func faultServerMode(name string, mode videoauthtest.FailMode, status int) fault
 		down: func(_ *testing.T, r *faultRig) { r.failTokens(1<<20, mode) },
 		up:   func(_ *testing.T, r *faultRig) { r.failTokens(0, mode) },
 		typed: func(r *faultRig, err error) bool {
-			var e *videoauth.Error
-			return errors.As(err, &e) && e.Provider == r.p.Name() && e.Status == status && errors.Is(err, videoauth.ErrServer)
+			return faultErrorIn(err, func(e *videoauth.Error) bool { return e.Provider == r.p.Name() && e.Status == status }) &&
+				errors.Is(err, videoauth.ErrServer)
 		},
 	}
 }
@@ -596,8 +624,7 @@ func TestFaultTokenEndpointDown(t *testing.T) {
 			},
 			up: func(t *testing.T, r *faultRig) { r.tok.reopen(t) },
 			typed: func(r *faultRig, err error) bool {
-				var e *videoauth.Error
-				return errors.As(err, &e) && e.Provider == r.p.Name() && e.Status == 0 &&
+				return faultErrorIn(err, func(e *videoauth.Error) bool { return e.Provider == r.p.Name() && e.Status == 0 }) &&
 					errors.Is(err, syscall.ECONNREFUSED)
 			},
 		},

@@ -140,12 +140,12 @@ func fuzzParsersParse(t *testing.T, ep *endpoint, op, rawURL string, body []byte
 // with buf, the body it was parsed from: buf is overwritten.
 func fuzzParsersNoAlias(t *testing.T, tok *Token, buf []byte) {
 	t.Helper()
-	before, err := json.Marshal(tok)
+	before, err := EncodeToken(tok)
 	require.NoError(t, err, "a parsed token can be stored")
 	for i := range buf {
 		buf[i] = '#'
 	}
-	after, err := json.Marshal(tok)
+	after, err := EncodeToken(tok)
 	require.NoError(t, err)
 	require.Equal(t, string(before), string(after), "the token aliases the response body")
 }
@@ -485,22 +485,36 @@ func FuzzTokenJSON(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	// The stored form of any token, EncodeToken's without its checks (which
+	// refuse tokens DecodeToken would not read).
+	stored := func(tok *Token) ([]byte, error) { return json.Marshal((*storedToken)(tok)) }
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var tok Token
 		if json.Unmarshal(data, &tok) != nil {
 			return
 		}
-		b1, err := json.Marshal(&tok)
+		b1, err := stored(&tok)
 		require.NoError(t, err, "a token that decodes can be stored again")
 		var tok2 Token
 		require.NoError(t, json.Unmarshal(b1, &tok2), "a stored token decodes")
 		fuzzParsersSameToken(t, &tok, &tok2)
-		b2, err := json.Marshal(&tok2)
+		b2, err := stored(&tok2)
 		require.NoError(t, err)
 		require.Equal(t, string(b1), string(b2), "the stored form is a fixed point")
 		var tok3 Token
 		require.NoError(t, json.Unmarshal(b2, &tok3))
 		require.Equal(t, &tok2, &tok3)
+		if dec, err := DecodeToken(b1); err == nil {
+			require.Equal(t, &tok2, dec, "DecodeToken reads what json.Unmarshal reads")
+		}
+
+		// json.Marshal gives the redacted description, which never decodes
+		// as a token.
+		desc, err := json.Marshal(&tok)
+		require.NoError(t, err, "a description never fails")
+		require.Error(t, json.Unmarshal(desc, new(Token)), "the description is refused")
+		_, err = DecodeToken(desc)
+		require.ErrorIs(t, err, ErrStoreCorrupt)
 
 		c := tok.Clone()
 		require.Equal(t, &tok, c, "Clone is a deep copy")
@@ -558,25 +572,37 @@ func FuzzAuthRequestJSON(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var ar AuthRequest
-		if json.Unmarshal(data, &ar) != nil {
+		ar, err := DecodeAuthRequest(data)
+		if err != nil {
+			require.ErrorIs(t, err, ErrInvalidConfig)
 			return
 		}
 		require.False(t, ar.Used(), "a restored request is fresh")
-		b1, err := json.Marshal(&ar)
+		b1, err := EncodeAuthRequest(ar)
 		require.NoError(t, err)
-		var ar2 AuthRequest
-		require.NoError(t, json.Unmarshal(b1, &ar2))
-		requireSameAuthRequest(t, &ar, &ar2)
-		b2, err := json.Marshal(&ar2)
+		ar2, err := DecodeAuthRequest(b1)
+		require.NoError(t, err)
+		requireSameAuthRequest(t, ar, ar2)
+		b2, err := EncodeAuthRequest(ar2)
 		require.NoError(t, err)
 		require.Equal(t, string(b1), string(b2), "the stored form is a fixed point")
+		var ar3 AuthRequest
+		require.NoError(t, json.Unmarshal(b1, &ar3), "json.Unmarshal reads the session form")
+		requireSameAuthRequest(t, ar, &ar3)
+
+		// json.Marshal gives the redacted description, which never decodes
+		// as a request (its placeholder state would match state=REDACTED).
+		desc, err := json.Marshal(ar)
+		require.NoError(t, err)
+		_, err = DecodeAuthRequest(desc)
+		require.ErrorIs(t, err, ErrInvalidConfig)
+		require.Error(t, json.Unmarshal(desc, new(AuthRequest)))
 
 		// Printing never depends on state or verifier, only on their presence.
 		other := &AuthRequest{URL: ar.URL, Provider: ar.Provider, State: fuzzParsersOther(ar.State), Verifier: fuzzParsersOther(ar.Verifier),
 			RedirectURL: ar.RedirectURL, Scopes: ar.Scopes, Issuer: ar.Issuer, RequireIss: ar.RequireIss, Implicit: ar.Implicit}
-		require.Equal(t, fuzzParsersRender(other), fuzzParsersRender(&ar), "printing depends on state or verifier")
-		require.Equal(t, fuzzParsersSlogJSON(other), fuzzParsersSlogJSON(&ar), "slog's JSON depends on state or verifier")
+		require.Equal(t, fuzzParsersRender(other), fuzzParsersRender(ar), "printing depends on state or verifier")
+		require.Equal(t, fuzzParsersSlogJSON(other), fuzzParsersSlogJSON(ar), "slog's JSON depends on state or verifier")
 
 		// The restored request still checks its callback, once.
 		q := url.Values{"state": {ar.State}, "code": {"c"}}

@@ -38,7 +38,7 @@ func fuzzTestTokenInvariants(t *testing.T, tok *Token) {
 	require.True(t, tok.Expiry.IsZero() || tok.Expiry.After(fuzzTestNow), "expiry %v is neither zero nor after now", tok.Expiry)
 	require.True(t, tok.Expiry.IsZero() || !tok.Expiry.After(fuzzTestNow.Add(maxExpiresIn)), "expiry %v beyond the clamp", tok.Expiry)
 	require.True(t, tok.Valid(fuzzTestNow), "a freshly parsed token is valid now")
-	_, err := json.Marshal(tok)
+	_, err := EncodeToken(tok)
 	require.NoError(t, err, "a parsed token can be stored")
 }
 
@@ -68,6 +68,7 @@ func FuzzParseToken(f *testing.F) {
 		{``, ""},
 		{`null`, "application/json"},
 		{`{"access_token":"a","scope":["a","b"],"expires_in":0.000000001}`, "application/json"},
+		{`{"access_token":"a","scope":"repo,user gist+read\ta  b "}`, "application/json"},
 	} {
 		f.Add(s.body, s.ct)
 	}
@@ -534,7 +535,7 @@ func FuzzVikiErrorBody(f *testing.F) {
 			require.Nil(t, tok)
 		} else {
 			require.NotEmpty(t, tok.AccessToken)
-			_, merr := json.Marshal(tok)
+			_, merr := EncodeToken(tok)
 			require.NoError(t, merr)
 		}
 	})

@@ -1,14 +1,18 @@
 package videoauth
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
 	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/oauth2"
 )
@@ -18,11 +22,23 @@ import (
 // the first callback carrying the right state consumes it, so a code is
 // exchanged at most once.
 //
-// A web application keeps it (it marshals to JSON) in the user's own session
-// between the redirect and the callback — never in storage shared between
-// users, which would let one user's browser complete another's login
-// (RFC 6749 §10.12). A copy restored from storage is a fresh value: delete
-// the session entry when the callback arrives so it cannot be used twice.
+// A web application keeps it in the user's own session between the redirect
+// and the callback — never in storage shared between users, which would let
+// one user's browser complete another's login (RFC 6749 §10.12).
+// EncodeAuthRequest gives its session form (JSON, state and verifier
+// included) and DecodeAuthRequest reads it back. A request restored from
+// the session is a fresh value: delete the session entry when the callback
+// arrives so it cannot be used twice.
+//
+// Every other way of printing it — every fmt verb, slog's text and JSON
+// handlers, json.Marshal — gives a redacted description, as a value or a
+// pointer and inside slices, maps and structs: provider, redirect URL,
+// whether there is a state and a verifier (never their value), used. So
+// json.Marshal is not the session form (slog's JSON handler marshals an
+// AuthRequest held in a slice, map or struct with encoding/json, which
+// would show both); json.Unmarshal still reads the session form (what
+// json.Marshal wrote before), and refuses the redacted description, whose
+// placeholder state would otherwise be a state anyone could send back.
 type AuthRequest struct {
 	URL         string   `json:"url"`          // send the user's browser here
 	Provider    string   `json:"provider"`     // the provider that issued it; its callbacks only
@@ -34,7 +50,38 @@ type AuthRequest struct {
 	RequireIss  bool     `json:"require_iss"`  // a callback without iss is rejected
 	Implicit    bool     `json:"implicit"`     // response_type=token: the token comes in the fragment
 
-	used atomic.Bool
+	used usedFlag
+}
+
+// usedFlag is an AuthRequest's single-use mark. It lives outside the
+// AuthRequest, behind a pointer set when the request is made or decoded
+// and never changed afterwards, because AuthRequest's Format and
+// MarshalJSON have value receivers (so that a value prints redacted too):
+// calling one copies the AuthRequest, and that copy must neither read
+// memory a concurrent Callback writes (a data race, which an atomic.Bool
+// in the struct would be) nor copy a lock (go vet's copylocks). Copies of
+// an AuthRequest share the mark, so consuming one consumes them all. A
+// request written as a literal gets its mark from its first Callback.
+type usedFlag struct{ p unsafe.Pointer } // *atomic.Bool
+
+func newUsedFlag() usedFlag { return usedFlag{p: unsafe.Pointer(new(atomic.Bool))} }
+
+// mark returns the flag, creating it on first use for a literal request.
+func (f *usedFlag) mark() *atomic.Bool {
+	if p := atomic.LoadPointer(&f.p); p != nil {
+		return (*atomic.Bool)(p)
+	}
+	atomic.CompareAndSwapPointer(&f.p, nil, unsafe.Pointer(new(atomic.Bool)))
+	return (*atomic.Bool)(atomic.LoadPointer(&f.p))
+}
+
+// CompareAndSwap is atomic.Bool's, on the shared mark.
+func (f *usedFlag) CompareAndSwap(old, new bool) bool { return f.mark().CompareAndSwap(old, new) }
+
+// Load reports whether the request was consumed.
+func (f *usedFlag) Load() bool {
+	p := atomic.LoadPointer(&f.p)
+	return p != nil && (*atomic.Bool)(p).Load()
 }
 
 // stateBytes is the entropy of state: 256 bits, twice RFC 6749 §10.10's floor.
@@ -76,6 +123,7 @@ func newAuthRequest(o authRequestOpts) (*AuthRequest, error) {
 		Issuer:      o.issuer,
 		RequireIss:  o.requireIss,
 		Implicit:    o.implicit,
+		used:        newUsedFlag(),
 	}
 	opts := append([]oauth2.AuthCodeOption(nil), o.extraParams...)
 	if o.pkce {
@@ -98,6 +146,9 @@ func newAuthRequest(o authRequestOpts) (*AuthRequest, error) {
 // when the provider always sends it (RFC 9207). error=access_denied comes back
 // as an *Error matching ErrAccessDenied.
 func (ar *AuthRequest) Callback(q url.Values) (code string, err error) {
+	if ar == nil {
+		return "", fmt.Errorf("%w: no AuthRequest", ErrStateMismatch)
+	}
 	if err := ar.consume(q); err != nil {
 		return "", err
 	}
@@ -143,15 +194,16 @@ func (ar *AuthRequest) callbackError(q url.Values) error {
 	if e == "" {
 		return nil
 	}
-	sentinel := sentinelFor(e, 0)
-	if sentinel == nil {
-		sentinel = ErrAccessDenied // any error on the redirect means no grant (RFC 6749 §4.1.2.1)
-	}
-	return &Error{Provider: ar.Provider, Op: "authorize", Code: e, Description: q.Get("error_description"), Err: sentinel}
+	// Any error on the redirect means no grant (RFC 6749 §4.1.2.1), but
+	// only access_denied is the user's refusal: server_error and
+	// temporarily_unavailable are worth trying again (ErrServer),
+	// invalid_scope is the request's fault. An unknown code is
+	// ErrAuthorizationFailed.
+	return &Error{Provider: ar.Provider, Op: "authorize", Code: e, Description: q.Get("error_description"), Err: callbackSentinel(e)}
 }
 
 // Used reports whether a callback has consumed this request.
-func (ar *AuthRequest) Used() bool { return ar.used.Load() }
+func (ar *AuthRequest) Used() bool { return ar != nil && ar.used.Load() }
 
 // String describes the request without its state or verifier.
 func (ar *AuthRequest) String() string {
@@ -165,8 +217,7 @@ func (ar *AuthRequest) String() string {
 // GoString makes %#v redacted too.
 func (ar *AuthRequest) GoString() string { return ar.String() }
 
-// LogValue gives slog the same redacted view (without it slog's JSON
-// handler would marshal the stored form: state and verifier in clear).
+// LogValue gives slog the same redacted view as MarshalJSON.
 func (ar *AuthRequest) LogValue() slog.Value {
 	if ar == nil {
 		return slog.StringValue("nil")
@@ -180,5 +231,92 @@ func (ar *AuthRequest) LogValue() slog.Value {
 	)
 }
 
-// Format makes every fmt verb print the redacted form.
-func (ar *AuthRequest) Format(f fmt.State, verb rune) { printRedacted(f, verb, ar.String()) }
+// Format makes every fmt verb print the redacted form. Its receiver is a
+// value so that an AuthRequest value (one restored into a variable, or held
+// in a struct, slice or map printed by value) has it too; a nil
+// *AuthRequest prints as <nil>, fmt's rule for that case.
+func (ar AuthRequest) Format(f fmt.State, verb rune) { printRedacted(f, verb, ar.String()) }
+
+// authRequestDescription is the redacted description json.Marshal gives:
+// LogValue's members, in its order.
+type authRequestDescription struct {
+	Provider string `json:"provider"`
+	Redirect string `json:"redirect"`
+	State    string `json:"state"`    // "REDACTED" or "none"
+	Verifier string `json:"verifier"` // likewise
+	Used     bool   `json:"used"`
+}
+
+// MarshalJSON gives the redacted description (see AuthRequest), never the
+// state or the verifier; the session form is EncodeAuthRequest's. Its
+// receiver is a value, so encoding/json uses it inside composites too.
+func (ar AuthRequest) MarshalJSON() ([]byte, error) {
+	return json.Marshal(authRequestDescription{Provider: ar.Provider, Redirect: ar.RedirectURL,
+		State: presence(ar.State), Verifier: presence(ar.Verifier), Used: ar.Used()})
+}
+
+// UnmarshalJSON reads the session form (EncodeAuthRequest's, which is what
+// json.Marshal gave before AuthRequest had a MarshalJSON), and refuses the
+// redacted description. The request keeps its single-use mark; a fresh
+// variable gets a fresh one.
+func (ar *AuthRequest) UnmarshalJSON(data []byte) error {
+	if ar == nil {
+		return errorf("UnmarshalJSON into a nil *AuthRequest")
+	}
+	if string(bytes.TrimSpace(data)) == "null" {
+		return nil // encoding/json's rule for null: leave ar as it is
+	}
+	s := sessionAuthRequest(*ar) // decode over what ar holds, as encoding/json does
+	if err := json.Unmarshal(data, &s); err != nil {
+		return err
+	}
+	if redactedWord(s.State) || redactedWord(s.Verifier) {
+		// The description's placeholder is no state: restoring it would
+		// accept a callback carrying state=REDACTED.
+		return configErr("this JSON is an AuthRequest's redacted description (json.Marshal), not its session form (EncodeAuthRequest)")
+	}
+	if s.used.p == nil {
+		s.used = newUsedFlag()
+	}
+	*ar = AuthRequest(s)
+	return nil
+}
+
+// redactedWord reports whether s is what presence prints for a secret.
+func redactedWord(s string) bool { return s == "REDACTED" || s == "none" }
+
+// sessionAuthRequest is AuthRequest without its methods: encoding/json gives
+// it the session form, the exported fields under their tags.
+type sessionAuthRequest AuthRequest
+
+// EncodeAuthRequest returns ar's session form: JSON with everything a
+// callback is checked against, state and verifier included, to keep in
+// the user's own session (see AuthRequest) and read back with
+// DecodeAuthRequest. It is what json.Marshal gave before AuthRequest's
+// MarshalJSON turned that into the redacted description. A nil ar is an
+// error wrapping ErrInvalidConfig.
+func EncodeAuthRequest(ar *AuthRequest) ([]byte, error) {
+	if ar == nil {
+		return nil, configErr("EncodeAuthRequest: nil AuthRequest")
+	}
+	return json.Marshal((*sessionAuthRequest)(ar))
+}
+
+// DecodeAuthRequest reads an AuthRequest written by EncodeAuthRequest (or
+// by json.Marshal before this version), as a fresh, unused request.
+// Anything else — not JSON, not an object, the redacted description
+// json.Marshal gives — is an error wrapping ErrInvalidConfig that quotes
+// nothing of data.
+func DecodeAuthRequest(data []byte) (*AuthRequest, error) {
+	ar := &AuthRequest{used: newUsedFlag()}
+	if !looksJSON(data) {
+		return nil, configErr("DecodeAuthRequest: not a JSON object")
+	}
+	if err := ar.UnmarshalJSON(data); err != nil {
+		if errors.Is(err, ErrInvalidConfig) {
+			return nil, err
+		}
+		return nil, configErr("DecodeAuthRequest: not an AuthRequest's session form")
+	}
+	return ar, nil
+}

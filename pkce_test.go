@@ -230,8 +230,8 @@ func TestCallback(t *testing.T) {
 		{name: "right state", ar: pkceTestAR("", false), q: right("&code=the-code"), wantCode: "the-code", wantUsed: true},
 		{name: "access denied", ar: pkceTestAR("", false), q: right("&error=access_denied&error_description=The+user+denied"), wantErr: ErrAccessDenied, wantDesc: "The user denied", wantUsed: true},
 		{name: "error wins over code", ar: pkceTestAR("", false), q: right("&error=access_denied&code=c"), wantErr: ErrAccessDenied, wantUsed: true},
-		{name: "unknown error", ar: pkceTestAR("", false), q: right("&error=server_error"), wantErr: ErrAccessDenied, wantUsed: true},
-		{name: "invalid_grant on redirect", ar: pkceTestAR("", false), q: right("&error=invalid_grant"), wantErr: ErrCodeUsed, wantUsed: true},
+		{name: "server_error is not a denial", ar: pkceTestAR("", false), q: right("&error=server_error"), wantErr: ErrServer, wantUsed: true},
+		{name: "invalid_scope is not a denial", ar: pkceTestAR("", false), q: right("&error=invalid_scope"), wantErr: ErrInvalidScope, wantUsed: true},
 		{name: "no code", ar: pkceTestAR("", false), q: right(""), wantErr: ErrBadCallback, wantUsed: true},
 		{name: "empty code", ar: pkceTestAR("", false), q: right("&code="), wantErr: ErrBadCallback, wantUsed: true},
 		{name: "iss equal", ar: pkceTestAR(pkceTestIssuer, false), q: right("&code=c&iss=" + url.QueryEscape(pkceTestIssuer)), wantCode: "c", wantUsed: true},
@@ -288,7 +288,8 @@ func TestCallbackErrorIsTyped(t *testing.T) {
 	ar = pkceTestAR("", false)
 	_, err = ar.Callback(url.Values{"state": {pkceTestState}, "error": {"bad thing <b>"}})
 	require.ErrorAs(t, err, &e)
-	require.ErrorIs(t, err, ErrAccessDenied)
+	require.NotErrorIs(t, err, ErrAccessDenied, "an unknown code is not a denial")
+	require.ErrorIs(t, err, ErrAuthorizationFailed)
 	require.NotContains(t, err.Error(), "<b>", "a code that is not a code stays out of Error()")
 }
 
@@ -347,17 +348,25 @@ func TestAuthRequestPrintingHidesSecrets(t *testing.T) {
 		require.NotContains(t, out, ar.State, verb)
 		require.NotContains(t, out, ar.Verifier, verb)
 	}
-	require.Equal(t, "videoauth.AuthRequest(nil)", fmt.Sprint((*AuthRequest)(nil)))
+	// Format has a value receiver (so an AuthRequest value prints redacted
+	// too): fmt prints a nil pointer as <nil>; String itself handles nil.
+	require.Equal(t, "<nil>", fmt.Sprint((*AuthRequest)(nil)))
+	require.Equal(t, "videoauth.AuthRequest(nil)", (*AuthRequest)(nil).String())
 	require.Contains(t, (&AuthRequest{}).String(), "state=none verifier=none")
 }
 
 func TestAuthRequestJSONRoundTrip(t *testing.T) {
 	ar := pkceTestNew(t, authRequestOpts{provider: "vimeo", cfg: pkceTestConfig(t), pkce: true, issuer: pkceTestIssuer, requireIss: true})
-	b, err := json.Marshal(ar)
+	b, err := EncodeAuthRequest(ar)
 	require.NoError(t, err)
-	var got AuthRequest
-	require.NoError(t, json.Unmarshal(b, &got))
-	requireSameAuthRequest(t, ar, &got)
+	got, err := DecodeAuthRequest(b)
+	require.NoError(t, err)
+	requireSameAuthRequest(t, ar, got)
+	// json.Unmarshal reads the session form too (what json.Marshal wrote
+	// before it gave the redacted description).
+	var old AuthRequest
+	require.NoError(t, json.Unmarshal(b, &old))
+	requireSameAuthRequest(t, ar, &old)
 
 	// The restored copy works and is single use on its own.
 	code, err := got.Callback(url.Values{"state": {ar.State}, "code": {"c"}, "iss": {pkceTestIssuer}})
@@ -365,4 +374,30 @@ func TestAuthRequestJSONRoundTrip(t *testing.T) {
 	require.Equal(t, "c", code)
 	require.True(t, got.Used())
 	require.False(t, ar.Used(), "the original is a separate value")
+}
+
+// A request that requires iss keeps requiring it after its session JSON
+// round trip: require_iss and issuer are read back, and the restored copy
+// refuses a callback without iss (and consumes itself, the state being
+// right). The session form is built by hand, its exported fields under
+// their tags, so the test does not depend on how AuthRequest marshals.
+func TestAuthRequestRequireIssSurvivesJSON(t *testing.T) {
+	ar := pkceTestNew(t, authRequestOpts{provider: "p", cfg: pkceTestConfig(t), pkce: true, issuer: pkceTestIssuer, requireIss: true})
+	b, err := json.Marshal(map[string]any{"url": ar.URL, "provider": ar.Provider, "state": ar.State, "verifier": ar.Verifier,
+		"redirect_url": ar.RedirectURL, "scopes": ar.Scopes, "issuer": ar.Issuer, "require_iss": ar.RequireIss, "implicit": ar.Implicit})
+	require.NoError(t, err)
+	var back AuthRequest
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.True(t, back.RequireIss)
+	require.Equal(t, pkceTestIssuer, back.Issuer)
+
+	q := url.Values{"state": {ar.State}, "code": {"c"}}
+	_, err = back.Callback(q)
+	require.ErrorIs(t, err, ErrIssuerMismatch)
+	require.True(t, back.Used())
+
+	q.Set("iss", pkceTestIssuer)
+	code, err := ar.Callback(q)
+	require.NoError(t, err, "the original is a separate request")
+	require.Equal(t, "c", code)
 }

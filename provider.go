@@ -1,12 +1,14 @@
 package videoauth
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"golang.org/x/oauth2"
 )
@@ -127,10 +129,11 @@ func (a App) scopes(given []string) []string {
 	return slices.Clone(a.Scopes)
 }
 
-// String describes the App without its secret.
+// String describes the App without its secret. The URLs print as RedactURL
+// writes them: a proxy's password in APIURL is a secret too.
 func (a App) String() string {
 	return fmt.Sprintf("videoauth.App{ClientID:%s ClientSecret:%s RedirectURL:%s Scopes:%v APIURL:%s WebURL:%s}",
-		a.ClientID, presence(a.ClientSecret), a.RedirectURL, a.Scopes, a.APIURL, a.WebURL)
+		a.ClientID, presence(a.ClientSecret), redactString(a.RedirectURL), a.Scopes, redactString(a.APIURL), redactString(a.WebURL))
 }
 
 // GoString makes %#v redacted too.
@@ -144,8 +147,22 @@ func (a App) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("client_id", a.ClientID),
 		slog.String("client_secret", presence(a.ClientSecret)),
-		slog.String("redirect_url", a.RedirectURL),
+		slog.String("redirect_url", redactString(a.RedirectURL)),
 	)
+}
+
+// appDescription is what json.Marshal gives for an App: LogValue's members.
+type appDescription struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"` // "REDACTED" or "none"
+	RedirectURL  string `json:"redirect_url"`
+}
+
+// MarshalJSON gives the App without its secret (encoding/json would
+// otherwise write ClientSecret, and slog's JSON handler marshals an App in
+// a struct, slice or map with it).
+func (a App) MarshalJSON() ([]byte, error) {
+	return json.Marshal(appDescription{ClientID: a.ClientID, ClientSecret: presence(a.ClientSecret), RedirectURL: redactString(a.RedirectURL)})
 }
 
 // baseURL parses override or falls back to def, refusing anything but https
@@ -166,4 +183,29 @@ func baseURL(override, def string) (*url.URL, error) {
 	u.RawQuery = ""
 	u.Fragment = ""
 	return u, nil
+}
+
+// sameOrigin reports whether u is on base's origin: the same scheme, host
+// and port (RFC 6454 §4). Scheme and host compare case-insensitively (RFC
+// 3986 §6.2.2.1), and a port equal to the scheme's default — or empty —
+// is the same as none (RFC 3986 §6.2.3: https://h:443 is https://h). Any
+// other port is another origin. Userinfo is not part of the origin. It
+// allocates nothing: the Transport asks it of every request.
+func sameOrigin(u, base *url.URL) bool {
+	return u != nil && base != nil && strings.EqualFold(u.Scheme, base.Scheme) &&
+		strings.EqualFold(u.Hostname(), base.Hostname()) && originPort(u) == originPort(base)
+}
+
+// originPort is u's port, or its scheme's default when it names none.
+func originPort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch {
+	case strings.EqualFold(u.Scheme, "https"):
+		return "443"
+	case strings.EqualFold(u.Scheme, "http"):
+		return "80"
+	}
+	return ""
 }

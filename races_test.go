@@ -48,12 +48,8 @@ func (r *rejectAPI) RoundTrip(req *http.Request) (*http.Response, error) {
 // the provider.
 func setupVikiClock(t *testing.T) (*videoauthtest.Viki, *videoauth.Viki, *videoauthtest.Clock) {
 	t.Helper()
-	fake := videoauthtest.NewViki()
-	t.Cleanup(fake.Close)
 	clock := videoauthtest.NewClock(time.Now())
-	fake.SetClock(clock)
-	v, err := videoauth.NewViki(videoauth.App{ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, APIURL: fake.URL, Clock: clock})
-	require.NoError(t, err)
+	fake, v := setupVikiWith(t, clock)
 	return fake, v, clock
 }
 

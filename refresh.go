@@ -128,13 +128,20 @@ type Source struct {
 	aheadAt atomic.Int64 // unix nanos before which no refresh-ahead starts
 	rejects atomic.Int32 // new tokens rejected in a row: stretches the guard
 
-	mu       sync.Mutex
-	gen      uint64 // bumped by SetToken and Revoke: older renewals do not land
-	flight   *flight
-	lastErr  error
-	lastAt   time.Time
-	lastWait time.Duration // how long lastErr stands
-	failures int           // failed mints in a row
+	mu     sync.Mutex
+	gen    uint64 // bumped by SetToken and Revoke: older renewals do not land
+	flight *flight
+	// last is the last failed mint, while it stands; behind a pointer so
+	// that fmt walking a copied Source cannot print the service's error.
+	last     *mintFailure
+	failures int // failed mints in a row
+}
+
+// mintFailure is a failed mint and how long its error is handed out.
+type mintFailure struct {
+	err  error
+	at   time.Time
+	wait time.Duration
 }
 
 // entry is one cached token and what the source knows of it.
@@ -234,18 +241,34 @@ func (s *Source) Token(ctx context.Context) (*Token, error) {
 // acquire returns the entry of a usable token, minting one if there is none.
 // The entry may come with an error when a new token could not be saved.
 func (s *Source) acquire(ctx context.Context) (*entry, error) {
-	e := s.cur.Load()
+	e, _, err := s.acquireTracked(ctx, false)
+	return e, err
+}
+
+// acquireTracked is acquire for a request that cannot be replayed when
+// track is set: such a request is counted in flight with the token (see
+// hold) before a refresh-ahead can start, and done ends it (nil when
+// nothing is counted).
+func (s *Source) acquireTracked(ctx context.Context, track bool) (e *entry, done func(), err error) {
+	e = s.cur.Load()
 	if e != nil && !e.dead && e.tok.Expiry.IsZero() && e.tok.AccessToken != "" {
-		return e, nil // never-expiring token: no clock read
+		return e, nil, nil // never-expiring token: no clock read, no renewal
 	}
 	now := s.clock().Now()
 	if e.usable(now) {
+		if track {
+			done = e.track()
+		}
 		if s.Mint != nil && s.inWindow(e, now) {
 			s.refreshAhead(e, now)
 		}
-		return e, nil
+		return e, done, nil
 	}
-	return s.slow(ctx)
+	e, err = s.slow(ctx)
+	if track && e != nil && !e.tok.Expiry.IsZero() {
+		done = e.track()
+	}
+	return e, done, err
 }
 
 // inWindow reports whether e is close enough to the end of its usable life
@@ -305,8 +328,8 @@ func (s *Source) slow(ctx context.Context) (*entry, error) {
 		}
 		f := s.flight
 		if f == nil {
-			if s.lastErr != nil && now.Sub(s.lastAt) < s.lastWait {
-				err := s.lastErr
+			if l := s.last; l != nil && now.Sub(l.at) < l.wait {
+				err := l.err
 				s.mu.Unlock()
 				return nil, err
 			}
@@ -365,16 +388,16 @@ func (s *Source) start(ctx context.Context, e *entry, ahead bool) *flight {
 			}
 			f.e = s.newEntry(tok, now, rejected)
 			s.cur.Store(f.e)
-			s.lastErr, s.failures = nil, 0
+			s.last, s.failures = nil, 0
 			s.aheadAt.Store(0) // the new token's window is its own
 		default:
 			if cur != nil && errors.Is(err, ErrReauthRequired) {
 				s.cur.Store(&entry{tok: cur, got: now, dead: true, revoked: true})
 			}
 			s.failures++
-			s.lastErr, s.lastAt, s.lastWait = err, now, s.retryWait(err)
+			s.last = &mintFailure{err: err, at: now, wait: s.retryWait(err)}
 			if ahead {
-				s.aheadAt.Store(now.Add(s.lastWait).UnixNano())
+				s.aheadAt.Store(now.Add(s.last.wait).UnixNano())
 			}
 		}
 		f.err = err
@@ -653,7 +676,7 @@ func (s *Source) replaceLocked(tok *Token) {
 	} else {
 		s.cur.Store(s.newEntry(tok, s.clock().Now(), false))
 	}
-	s.lastErr, s.failures = nil, 0
+	s.last, s.failures = nil, 0
 	s.aheadAt.Store(0)
 	s.rejects.Store(0)
 }

@@ -192,10 +192,9 @@ func (s *Simkl) Config() *oauth2.Config {
 	return c
 }
 
-// Owns reports whether u is on Simkl's API host.
-func (s *Simkl) Owns(u *url.URL) bool {
-	return u != nil && u.Scheme == s.api.Scheme && strings.EqualFold(u.Host, s.api.Host)
-}
+// Owns reports whether u is on Simkl's API origin: scheme, host (in any
+// case) and port, the scheme's default port being the same as none.
+func (s *Simkl) Owns(u *url.URL) bool { return sameOrigin(u, s.api) }
 
 // Authorize sets the bearer token, adds whichever of client_id, app-name
 // and app-version the URL lacks, and sets User-Agent (unless the caller set
@@ -377,16 +376,22 @@ func (s *Simkl) token(ctx context.Context, op, path string, form url.Values, sec
 //
 // V2 (/oauth2/authorize): S256 PKCE always, the scopes (default
 // App.Scopes, else media:read) space-separated as %20, and the callback's
-// iss checked against simkl.com (RFC 9207).
+// iss required and checked against simkl.com (RFC 9207): Simkl V2 sends it
+// on every redirect, so a callback without it is ErrIssuerMismatch.
 //
-// redirectURL "" means App.RedirectURL; one is required.
+// redirectURL "" means App.RedirectURL. One is required, except for a V1
+// public client (no App.ClientSecret) whose Simkl app has no redirect URI
+// registered: with neither, the URL carries no redirect_uri, simkl.com
+// ends the consent by showing the code to the user, and ExchangeCode
+// exchanges the code the user pastes (api.simkl.org/api-reference/simkl/authorize:
+// redirect_uri is optional only with PKCE and no registered redirect URI).
 func (s *Simkl) AuthRequest(redirectURL string, scopes ...string) (*AuthRequest, error) {
 	cfg := s.Config()
 	if redirectURL != "" {
 		cfg.RedirectURL = redirectURL
 	}
-	if cfg.RedirectURL == "" {
-		return nil, configErr("simkl: a redirect URL is required")
+	if cfg.RedirectURL == "" && (s.gen != SimklV1 || s.app.ClientSecret != "") {
+		return nil, configErr("simkl: a redirect URL is required (only a V1 public client, without ClientSecret, can do without one)")
 	}
 	o := authRequestOpts{provider: "simkl", cfg: cfg, pkce: s.gen == SimklV2 || s.app.ClientSecret == ""}
 	if s.gen == SimklV2 {
@@ -394,10 +399,9 @@ func (s *Simkl) AuthRequest(redirectURL string, scopes ...string) (*AuthRequest,
 		if len(cfg.Scopes) == 0 {
 			cfg.Scopes = []string{SimklScopeRead}
 		}
-		// [S] Simkl V2 sends iss on every redirect; it is checked when
-		// present. It is not required, so a redirect relayed without it
-		// still works; state bound to this request guards that path [I].
-		o.issuer = s.web.String()
+		// [S] Simkl V2 sends iss on every redirect (RFC 9207 §2), so one
+		// without it did not come from Simkl as sent: it is refused.
+		o.issuer, o.requireIss = s.web.String(), true
 	}
 	ar, err := newAuthRequest(o)
 	if err != nil {
@@ -421,6 +425,17 @@ func (s *Simkl) Exchange(ctx context.Context, ar *AuthRequest, q url.Values) (*T
 	if ar == nil || ar.Provider != s.Name() || ar.Implicit {
 		return nil, fmt.Errorf("%w: not a Simkl code-flow request", ErrStateMismatch)
 	}
+	if ar.RedirectURL == "" {
+		return nil, configErr("simkl: this request has no redirect URL, so no callback: exchange the code the user pastes with ExchangeCode")
+	}
+	// [S] Simkl V2 puts iss on every redirect: a callback without it is
+	// refused even when ar does not ask for it (RequireIss false in a
+	// session stored by an earlier version, or an AuthRequest built by
+	// hand). Callback's order is kept: a wrong state is ErrStateMismatch and
+	// consumes nothing, the right one consumes ar.
+	if s.gen == SimklV2 && !ar.RequireIss && !q.Has("iss") && ar.stateMatches(q) && ar.used.CompareAndSwap(false, true) {
+		return nil, fmt.Errorf("%w: callback has no iss", ErrIssuerMismatch)
+	}
 	code, err := ar.Callback(q)
 	if err != nil {
 		return nil, err
@@ -437,6 +452,38 @@ func (s *Simkl) Exchange(ctx context.Context, ar *AuthRequest, q url.Values) (*T
 	}
 	s.checkScopes(ar.Scopes, tok)
 	return tok, nil
+}
+
+// ExchangeCode exchanges the code a user pasted, the end of a V1 consent
+// started by AuthRequest without a redirect URL: simkl.com then shows the
+// code instead of redirecting (api.simkl.org/api-reference/simkl/authorize).
+// There is no callback, hence no state to check; PKCE binds the code to ar,
+// whose verifier is sent. Like Exchange it consumes ar — a second call is
+// ErrStateUsed — and makes one attempt, never retried: Simkl burns a code at
+// the first try, even a failed one. It posts grant_type, code, client_id and
+// code_verifier to /oauth/token, with no redirect_uri and no secret
+// (api.simkl.org/api-reference/oauth-pkce). Spaces around code are trimmed;
+// an empty code, or one with characters no code has (RFC 6749 Appendix A),
+// is ErrBadCallback and leaves ar unused, so the user can paste again.
+func (s *Simkl) ExchangeCode(ctx context.Context, ar *AuthRequest, code string) (*Token, error) {
+	if ar == nil || ar.Provider != s.Name() || ar.Implicit {
+		return nil, fmt.Errorf("%w: not a Simkl code-flow request", ErrStateMismatch)
+	}
+	if s.gen != SimklV1 {
+		return nil, fmt.Errorf("%w: a pasted code is Simkl V1's; V2 apps use a redirect or Device", ErrUnsupportedGrant)
+	}
+	if ar.RedirectURL != "" || ar.Verifier == "" {
+		return nil, configErr("simkl: ExchangeCode takes a V1 public client's request made without a redirect URL; a callback goes to Exchange")
+	}
+	code = strings.TrimSpace(code)
+	if code == "" || !vschar(code) || strings.ContainsRune(code, ' ') {
+		return nil, fmt.Errorf("%w: the pasted code is empty or malformed", ErrBadCallback)
+	}
+	if !ar.used.CompareAndSwap(false, true) {
+		return nil, ErrStateUsed
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {ar.Verifier}}
+	return s.token(ctx, "exchange", "/oauth/token", form, false)
 }
 
 // checkScopes warns through App.Logger when media:write was asked for but
@@ -461,7 +508,10 @@ func (s *Simkl) checkScopes(requested []string, tok *Token) {
 // common engine. The response's device_code is a literal placeholder and is
 // ignored. When a poll answers with a new code, the old one is gone
 // (expired or already used) and Wait stops with ErrExpiredCode. Simkl has no
-// deny answer: a code the user never approves ends at its expiry.
+// deny answer: a code the user never approves ends at its expiry. A
+// verification URI that is not an https page on simkl.com (or on the host
+// of App.WebURL) gives an *Error wrapping ErrBadVerificationURI (RFC 8628
+// §5.4); so does one from Device.
 func (s *Simkl) PIN(ctx context.Context) (*DeviceCode, error) {
 	if s.gen != SimklV1 {
 		return nil, fmt.Errorf("%w: the PIN flow is Simkl V1's; V2 apps use Device", ErrUnsupportedGrant)
@@ -495,7 +545,17 @@ func (s *Simkl) PIN(ctx context.Context) (*DeviceCode, error) {
 	dc.VerificationURI = pr.VerificationURI
 	// [S] simkl.com/pin/{code} opens the page with the code filled in.
 	dc.VerificationURIComplete = strings.TrimRight(pr.VerificationURI, "/") + "/" + pr.UserCode
+	if err := checkDeviceCode(dc, s.verificationHosts()); err != nil {
+		return nil, &Error{Provider: "simkl", Op: "pin", Status: resp.Status, Body: capBody(resp.Body), Err: err}
+	}
 	return dc, nil
+}
+
+// verificationHosts are the hosts a PIN or device verification URI may be
+// on: simkl.com (www. too), where the PIN page is, and the host of
+// App.WebURL (a fake or a proxy). The API host serves no page for users.
+func (s *Simkl) verificationHosts() []string {
+	return verificationHosts([]*url.URL{s.web}, "simkl.com", "www.simkl.com")
 }
 
 // pinPollResult reads one 200 answer of GET /oauth/pin/{code}.
@@ -596,6 +656,9 @@ func (s *Simkl) Device(ctx context.Context, scopes ...string) (*DeviceCode, erro
 	}
 	dc := newDeviceCode("simkl", s.app.Clock, time.Duration(da.ExpiresIn)*time.Second, time.Duration(da.Interval)*time.Second, poll)
 	dc.UserCode, dc.VerificationURI, dc.VerificationURIComplete = da.UserCode, da.VerificationURI, da.VerificationURIComplete
+	if err := checkDeviceCode(dc, s.verificationHosts()); err != nil {
+		return nil, &Error{Provider: "simkl", Op: "device", Status: resp.Status, Body: capBody(resp.Body), Err: err}
+	}
 	return dc, nil
 }
 

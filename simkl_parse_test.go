@@ -243,7 +243,7 @@ func TestSimklErrorMapping(t *testing.T) {
 		{"412 client_id_failed", "api", 412, `{"error":"client_id_failed","code":412,"message":"Your client_id is wrong. Try another one"}`, nil, []error{ErrRateLimited, ErrInvalidClient}, time.Second, "client_id_failed", "Your client_id is wrong. Try another one"},
 		{"400 RATE_LIMIT write lock", "api", 400, `{"error":"RATE_LIMIT","code":400}`, nil, []error{ErrRateLimited}, 20 * time.Second, "RATE_LIMIT", ""},
 		{"502 html", "api", 502, `<html>oops</html>`, nil, []error{ErrServer}, 0, "", ""},
-		{"prose in error stays out of Code", "api", 403, `{"error":"you are not allowed <b>"}`, nil, nil, 0, "", "you are not allowed <b>"},
+		{"prose in error stays out of Code", "api", 403, `{"error":"you are not allowed <b>"}`, nil, []error{ErrForbidden}, 0, "", "you are not allowed <b>"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := s.refine(tc.op, s.ep.errorFrom(tc.op, "http://127.0.0.1:1/x?client_id=cid", &wire.Response{Status: tc.status, Header: tc.header, Body: []byte(tc.body)}))

@@ -3,6 +3,7 @@ package videoauth_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -48,14 +49,8 @@ func setupSimkl(t *testing.T, gen videoauth.SimklGeneration, public bool) (*vide
 // by the fake and the provider.
 func setupSimklClock(t *testing.T, gen videoauth.SimklGeneration) (*videoauthtest.Simkl, *videoauth.Simkl, *videoauthtest.Clock) {
 	t.Helper()
-	fake := videoauthtest.NewSimkl()
-	t.Cleanup(fake.Close)
 	clock := videoauthtest.NewClock(time.Now())
-	fake.SetClock(clock)
-	app := simklApp(fake, gen, true)
-	app.Clock = clock
-	s, err := videoauth.NewSimkl(app, gen)
-	require.NoError(t, err)
+	fake, s := setupSimklWith(t, gen, clock)
 	return fake, s, clock
 }
 
@@ -464,12 +459,17 @@ func TestSimklV2DeadRefreshTokenMeansReauth(t *testing.T) {
 	src := v2Source(t, fake, s, time.Now())
 	c := videoauth.NewClient(s, src)
 	fake.RevokeToken(src.Current().RefreshToken) // revoked in Connected Apps
+	// The service answered: its 401 comes back, typed by CheckResponse with
+	// what the failed refresh taught the Transport.
 	resp, err := c.Get(fake.APIURL + "/sync/activities")
-	if err == nil {
-		resp.Body.Close()
-	}
-	require.ErrorIs(t, err, videoauth.ErrReauthRequired)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.ErrorIs(t, videoauth.CheckResponse(s, resp), videoauth.ErrReauthRequired)
+	resp.Body.Close()
 	require.Equal(t, 1, fake.Refreshes())
+	// Now no request can be sent: the Transport's error.
+	_, err = c.Get(fake.APIURL + "/sync/activities")
+	require.ErrorIs(t, err, videoauth.ErrReauthRequired)
 	_, err = src.Token(context.Background())
 	require.ErrorIs(t, err, videoauth.ErrReauthRequired)
 	require.Equal(t, 1, fake.Refreshes(), "no more refreshes until a new sign-in")
@@ -512,10 +512,11 @@ func TestSimklV2Revoke(t *testing.T) {
 	require.Equal(t, tok.RefreshToken, fake.LastTokenForm().Get("token"))
 	c := videoauth.NewClient(s, src)
 	resp, err := c.Get(fake.APIURL + "/sync/activities")
-	if err == nil {
-		resp.Body.Close()
-	}
-	require.ErrorIs(t, err, videoauth.ErrReauthRequired, "access token dead, refresh refused: sign in again")
+	require.NoError(t, err, "the service answered")
+	require.ErrorIs(t, videoauth.CheckResponse(s, resp), videoauth.ErrReauthRequired, "access token dead, refresh refused: sign in again")
+	resp.Body.Close()
+	_, err = c.Get(fake.APIURL + "/sync/activities")
+	require.ErrorIs(t, err, videoauth.ErrReauthRequired, "then nothing is sent")
 	require.ErrorIs(t, s.Revoke(context.Background(), nil), videoauth.ErrInvalidConfig)
 }
 
@@ -572,4 +573,333 @@ func TestSimklWriteScopeWarning(t *testing.T) {
 	require.False(t, tok.HasScope(videoauth.SimklScopeWrite))
 	require.Contains(t, logs.String(), "media:write")
 	require.NotContains(t, logs.String(), tok.AccessToken)
+}
+
+// simklSessionForm is ar's session form (the JSON object a web application
+// keeps in the user's session): its exported fields under their JSON tags,
+// built by hand so as not to depend on how AuthRequest marshals itself.
+func simklSessionForm(ar *videoauth.AuthRequest) map[string]any {
+	return map[string]any{"url": ar.URL, "provider": ar.Provider, "state": ar.State, "verifier": ar.Verifier,
+		"redirect_url": ar.RedirectURL, "scopes": ar.Scopes, "issuer": ar.Issuer, "require_iss": ar.RequireIss, "implicit": ar.Implicit}
+}
+
+// simklRestore reads a session form back into a fresh AuthRequest.
+func simklRestore(t *testing.T, form map[string]any) *videoauth.AuthRequest {
+	t.Helper()
+	b, err := json.Marshal(form)
+	require.NoError(t, err)
+	var back videoauth.AuthRequest
+	require.NoError(t, json.Unmarshal(b, &back))
+	return &back
+}
+
+// Simkl V2 always sends iss (RFC 9207): a callback without it is refused
+// with ErrIssuerMismatch before anything reaches the token endpoint, for a
+// fresh AuthRequest, one restored from its session JSON, and one stored
+// before RequireIss was set for V2.
+func TestSimklV2CallbackWithoutIssIsRefused(t *testing.T) {
+	fake, s := setupSimkl(t, videoauth.SimklV2, false)
+	ctx := context.Background()
+	roundTrip := func(t *testing.T, ar *videoauth.AuthRequest, edit func(map[string]any)) *videoauth.AuthRequest {
+		t.Helper()
+		m := simklSessionForm(ar)
+		if edit != nil {
+			edit(m)
+		}
+		return simklRestore(t, m)
+	}
+	for _, tc := range []struct {
+		name    string
+		restore func(t *testing.T, ar *videoauth.AuthRequest) *videoauth.AuthRequest
+	}{
+		{"fresh", func(_ *testing.T, ar *videoauth.AuthRequest) *videoauth.AuthRequest { return ar }},
+		{"session JSON round trip", func(t *testing.T, ar *videoauth.AuthRequest) *videoauth.AuthRequest {
+			back := roundTrip(t, ar, nil)
+			require.True(t, back.RequireIss, "require_iss is stored")
+			return back
+		}},
+		{"stored without require_iss", func(t *testing.T, ar *videoauth.AuthRequest) *videoauth.AuthRequest {
+			return roundTrip(t, ar, func(m map[string]any) { delete(m, "require_iss") })
+		}},
+		{"stored with require_iss false", func(t *testing.T, ar *videoauth.AuthRequest) *videoauth.AuthRequest {
+			return roundTrip(t, ar, func(m map[string]any) { m["require_iss"] = false })
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ar, err := s.AuthRequest("")
+			require.NoError(t, err)
+			require.True(t, ar.RequireIss)
+			require.Equal(t, fake.WebURL, ar.Issuer)
+			q := consent(t, ar.URL).Query()
+			require.Equal(t, []string{fake.WebURL}, q["iss"], "the fake sends iss, as Simkl V2 does")
+			q.Del("iss")
+			ar = tc.restore(t, ar)
+			before := fake.TokenCalls()
+
+			wrong := url.Values{"state": {"not-ours"}, "code": q["code"]}
+			_, err = s.Exchange(ctx, ar, wrong)
+			require.ErrorIs(t, err, videoauth.ErrStateMismatch, "state is checked first")
+			require.False(t, ar.Used(), "a foreign state consumes nothing")
+
+			_, err = s.Exchange(ctx, ar, q)
+			require.ErrorIs(t, err, videoauth.ErrIssuerMismatch)
+			require.True(t, ar.Used(), "the right state consumes the request")
+			_, err = s.Exchange(ctx, ar, q)
+			require.ErrorIs(t, err, videoauth.ErrStateUsed)
+			require.Equal(t, before, fake.TokenCalls(), "nothing was exchanged")
+		})
+	}
+	t.Run("with iss the restored request still works", func(t *testing.T) {
+		ar, err := s.AuthRequest("")
+		require.NoError(t, err)
+		q := consent(t, ar.URL).Query()
+		back := roundTrip(t, ar, func(m map[string]any) { delete(m, "require_iss") })
+		tok, err := s.Exchange(ctx, back, q)
+		require.NoError(t, err)
+		require.Equal(t, videoauth.SimklV2, videoauth.SimklGenerationOf(tok))
+	})
+	t.Run("V1 sends no iss and needs none", func(t *testing.T) {
+		_, v1 := setupSimkl(t, videoauth.SimklV1, true)
+		ar, err := v1.AuthRequest("")
+		require.NoError(t, err)
+		require.False(t, ar.RequireIss)
+		require.Empty(t, ar.Issuer)
+		_, err = v1.Exchange(ctx, ar, consent(t, ar.URL).Query())
+		require.NoError(t, err)
+	})
+}
+
+// simklPasteApp is the App of fake's V1 application as a public client
+// with no redirect URI.
+func simklPasteApp(fake *videoauthtest.Simkl) videoauth.App {
+	app := simklApp(fake, videoauth.SimklV1, true)
+	app.RedirectURL = ""
+	return app
+}
+
+// Simkl V1 without a redirect URI: consent ends on simkl.com, which shows
+// the code; the user pastes it and ExchangeCode exchanges it once, with
+// the PKCE verifier and no redirect_uri.
+func TestSimklV1PastedCode(t *testing.T) {
+	ctx := context.Background()
+	// showCode opens the consent page like the user's browser and returns
+	// the code it shows.
+	showCode := func(t *testing.T, fake *videoauthtest.Simkl, authURL string) string {
+		t.Helper()
+		code, page := get(t, http.DefaultClient, authURL)
+		require.Equal(t, 200, code, page)
+		require.NotEmpty(t, fake.ShownCode())
+		require.Contains(t, page, fake.ShownCode(), "the page shows the code")
+		return fake.ShownCode()
+	}
+	newPaste := func(t *testing.T) (*videoauthtest.Simkl, *videoauth.Simkl) {
+		t.Helper()
+		fake, _ := setupSimkl(t, videoauth.SimklV1, true)
+		s, err := videoauth.NewSimkl(simklPasteApp(fake), videoauth.SimklV1)
+		require.NoError(t, err)
+		return fake, s
+	}
+
+	t.Run("exchange", func(t *testing.T) {
+		fake, s := newPaste(t)
+		ar, err := s.AuthRequest("")
+		require.NoError(t, err)
+		require.Empty(t, ar.RedirectURL)
+		require.NotEmpty(t, ar.Verifier)
+		u, err := url.Parse(ar.URL)
+		require.NoError(t, err)
+		require.True(t, strings.HasPrefix(ar.URL, fake.WebURL+"/oauth/authorize?"))
+		require.NotContains(t, u.Query(), "redirect_uri")
+		require.Equal(t, "S256", u.Query().Get("code_challenge_method"))
+
+		code := showCode(t, fake, ar.URL)
+		tok, err := s.ExchangeCode(ctx, ar, "  "+code+"\n") // as pasted
+		require.NoError(t, err)
+		require.Equal(t, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {ar.Verifier},
+			"client_id": {fake.ClientID}}, fake.LastTokenForm(), "no redirect_uri, no secret")
+		require.Equal(t, videoauth.SimklV1, videoauth.SimklGenerationOf(tok))
+		require.True(t, ar.Used())
+
+		_, err = s.ExchangeCode(ctx, ar, code)
+		require.ErrorIs(t, err, videoauth.ErrStateUsed, "single use")
+		require.Equal(t, 1, fake.Exchanges())
+
+		c := videoauth.NewClient(s, s.Source(tok))
+		status, _ := get(t, c, fake.APIURL+"/users/settings")
+		require.Equal(t, 200, status)
+	})
+	t.Run("through the session JSON", func(t *testing.T) {
+		fake, s := newPaste(t)
+		ar, err := s.AuthRequest("")
+		require.NoError(t, err)
+		back := simklRestore(t, simklSessionForm(ar))
+		_, err = s.ExchangeCode(ctx, back, showCode(t, fake, ar.URL))
+		require.NoError(t, err)
+	})
+	t.Run("an empty or mangled paste leaves the request unused", func(t *testing.T) {
+		fake, s := newPaste(t)
+		ar, err := s.AuthRequest("")
+		require.NoError(t, err)
+		code := showCode(t, fake, ar.URL)
+		for _, bad := range []string{"", "  \n", code[:8] + " " + code[8:], code + "\x00", "código"} {
+			_, err = s.ExchangeCode(ctx, ar, bad)
+			require.ErrorIs(t, err, videoauth.ErrBadCallback, "%q", bad)
+		}
+		require.False(t, ar.Used())
+		require.Zero(t, fake.TokenCalls())
+		_, err = s.ExchangeCode(ctx, ar, code)
+		require.NoError(t, err)
+	})
+	t.Run("a failed exchange is typed and never retried", func(t *testing.T) {
+		fake, s := newPaste(t)
+		ar, err := s.AuthRequest("")
+		require.NoError(t, err)
+		showCode(t, fake, ar.URL)
+		_, err = s.ExchangeCode(ctx, ar, "deadbeefdeadbeefdeadbeefdeadbeef")
+		require.ErrorIs(t, err, videoauth.ErrCodeUsed)
+		require.Equal(t, 1, fake.Exchanges())
+		require.Equal(t, 1, fake.TokenCalls(), "one attempt")
+		require.True(t, ar.Used())
+	})
+	t.Run("the code is bound to the request's verifier", func(t *testing.T) {
+		fake, s := newPaste(t)
+		ar1, err := s.AuthRequest("")
+		require.NoError(t, err)
+		code := showCode(t, fake, ar1.URL)
+		ar2, err := s.AuthRequest("")
+		require.NoError(t, err)
+		_, err = s.ExchangeCode(ctx, ar2, code)
+		require.ErrorIs(t, err, videoauth.ErrInvalidClient, "PKCE verification failed")
+	})
+	t.Run("only a V1 public client may go without a redirect URI", func(t *testing.T) {
+		fake, _ := setupSimkl(t, videoauth.SimklV1, false)
+		app := simklApp(fake, videoauth.SimklV1, false)
+		app.RedirectURL = ""
+		confidential, err := videoauth.NewSimkl(app, videoauth.SimklV1)
+		require.NoError(t, err)
+		_, err = confidential.AuthRequest("")
+		require.ErrorIs(t, err, videoauth.ErrInvalidConfig, "Simkl requires redirect_uri with a secret")
+
+		app = simklApp(fake, videoauth.SimklV2, true)
+		app.RedirectURL = ""
+		v2, err := videoauth.NewSimkl(app, videoauth.SimklV2)
+		require.NoError(t, err)
+		_, err = v2.AuthRequest("")
+		require.ErrorIs(t, err, videoauth.ErrInvalidConfig)
+	})
+	t.Run("wrong pairings are refused without consuming", func(t *testing.T) {
+		fake, s := newPaste(t)
+		ctx := context.Background()
+		withRedirect, err := s.AuthRequest("http://127.0.0.1:1/callback")
+		require.NoError(t, err)
+		_, err = s.ExchangeCode(ctx, withRedirect, "abc")
+		require.ErrorIs(t, err, videoauth.ErrInvalidConfig, "a request with a redirect has a callback to check")
+		require.False(t, withRedirect.Used())
+
+		paste, err := s.AuthRequest("")
+		require.NoError(t, err)
+		_, err = s.Exchange(ctx, paste, url.Values{"state": {paste.State}, "code": {"abc"}})
+		require.ErrorIs(t, err, videoauth.ErrInvalidConfig, "no redirect, no callback")
+		require.False(t, paste.Used())
+
+		_, v2 := setupSimkl(t, videoauth.SimklV2, true)
+		_, err = v2.ExchangeCode(ctx, paste, "abc")
+		require.ErrorIs(t, err, videoauth.ErrUnsupportedGrant)
+		_, err = s.ExchangeCode(ctx, nil, "abc")
+		require.ErrorIs(t, err, videoauth.ErrStateMismatch)
+		require.False(t, paste.Used())
+		require.Zero(t, fake.TokenCalls())
+	})
+}
+
+// TestSimklVerificationURIIsChecked: the verification_uri of a V1 PIN or a
+// V2 device answer, and a V2 verification_uri_complete (what a QR code
+// encodes), must be https pages on simkl.com or on the host of App.WebURL
+// (RFC 8628 §5.4). Anything else fails PIN and Device with
+// ErrBadVerificationURI, before any poll.
+func TestSimklVerificationURIIsChecked(t *testing.T) {
+	ctx := context.Background()
+	hostile := []struct{ uri, complete string }{
+		{"https://evil.example/pin", ""},
+		{"https://simkl.com.evil.example/pin", ""},
+		{"http://simkl.com/pin", ""},
+		{"javascript:alert(1)//simkl.com/pin", ""},
+		{"data:text/html,evil.example", ""},
+		{"https://api.simkl.com/pin", ""}, // the API host serves no page for users
+	}
+	t.Run("V1 PIN", func(t *testing.T) {
+		fake, s := setupSimkl(t, videoauth.SimklV1, true)
+		for _, h := range hostile {
+			fake.SetVerificationURI(h.uri, "")
+			dc, err := s.PIN(ctx)
+			require.ErrorIs(t, err, videoauth.ErrBadVerificationURI, h.uri)
+			var e *videoauth.Error
+			require.ErrorAs(t, err, &e)
+			require.Equal(t, "pin", e.Op)
+			require.Nil(t, dc)
+			require.NotContains(t, err.Error(), "evil")
+		}
+		require.Zero(t, fake.PINPolls())
+		fake.SetVerificationURI("https://simkl.com/pin", "")
+		dc, err := s.PIN(ctx)
+		require.NoError(t, err)
+		require.Equal(t, "https://simkl.com/pin", dc.VerificationURI)
+		require.Equal(t, "https://simkl.com/pin/"+dc.UserCode, dc.VerificationURIComplete)
+	})
+	t.Run("V2 device", func(t *testing.T) {
+		fake, s := setupSimkl(t, videoauth.SimklV2, true)
+		for _, h := range append(hostile,
+			struct{ uri, complete string }{"", "https://evil.example/pin/CODE"},
+			struct{ uri, complete string }{"", "javascript:alert(1)"},
+			struct{ uri, complete string }{"https://simkl.com/pin", "data:text/html,evil.example"},
+		) {
+			fake.SetVerificationURI(h.uri, h.complete)
+			dc, err := s.Device(ctx)
+			require.ErrorIs(t, err, videoauth.ErrBadVerificationURI, "%+v", h)
+			var e *videoauth.Error
+			require.ErrorAs(t, err, &e)
+			require.Equal(t, "device", e.Op)
+			require.Nil(t, dc)
+			require.NotContains(t, err.Error(), "evil")
+		}
+		require.Zero(t, fake.DevicePolls())
+		fake.SetVerificationURI("https://simkl.com/pin", "https://www.simkl.com/pin/ABC")
+		dc, err := s.Device(ctx)
+		require.NoError(t, err)
+		require.Equal(t, "https://simkl.com/pin", dc.VerificationURI)
+		require.Equal(t, "https://www.simkl.com/pin/ABC", dc.VerificationURIComplete)
+	})
+}
+
+// Item 9: https://api.simkl.com:443 is api.simkl.com, for both
+// generations; an APIURL override with a port (the fake) still owns
+// exactly that port; and a request to the default port written out carries
+// the token.
+func TestSimklOwnsTheDefaultPort(t *testing.T) {
+	for _, gen := range []videoauth.SimklGeneration{videoauth.SimklV1, videoauth.SimklV2} {
+		app := videoauth.App{ClientID: "id", AppName: "my-app", AppVersion: "1.0"}
+		s, err := videoauth.NewSimkl(app, gen)
+		require.NoError(t, err)
+		requireOwnsOrigin(t, s, "https", "api.simkl.com", "")
+		app.APIURL = "https://api.simkl.com:443"
+		s443, err := videoauth.NewSimkl(app, gen)
+		require.NoError(t, err)
+		requireOwnsOrigin(t, s443, "https", "api.simkl.com", "")
+		fake, sf := setupSimkl(t, gen, false)
+		u, _ := url.Parse(fake.APIURL)
+		requireOwnsOrigin(t, sf, "http", u.Hostname(), u.Port())
+		require.False(t, sf.Owns(parsedURL(t, fake.WebURL+"/x")), "the consent host is not the API host")
+	}
+	s, err := videoauth.NewSimkl(videoauth.App{ClientID: "id", AppName: "my-app", AppVersion: "1.0"}, videoauth.SimklV2)
+	require.NoError(t, err)
+	sent := sentThrough(t, s, s.Source(&videoauth.Token{Provider: "simkl", AccessToken: "simkl_at_tok"}), "https://api.simkl.com:443/sync/all-items")
+	require.Equal(t, "Bearer simkl_at_tok", sent.Header.Get("Authorization"))
+	require.Equal(t, "id", sent.URL.Query().Get("client_id"))
+}
+
+func parsedURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	require.NoError(t, err)
+	return u
 }

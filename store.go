@@ -69,10 +69,18 @@ func sameToken(a, b *Token) bool {
 	return a.AccessToken == b.AccessToken
 }
 
-// EncodeToken returns the stored form of tok: its JSON. Stores use it so
-// every store writes the same format. A token DecodeToken would not read
-// back (no access token, characters RFC 6749 forbids) is refused with an
-// error wrapping ErrInvalidConfig.
+// storedToken is Token without its methods: encoding/json gives it the
+// stored form, Token's fields under their tags, which is what json.Marshal
+// of a Token gave before Token's MarshalJSON turned it into the redacted
+// description. Being a conversion of Token, it cannot drift from it.
+type storedToken Token
+
+// EncodeToken returns the stored form of tok: the JSON of its fields under
+// their tags, everything kept (json.Marshal of a Token gives the redacted
+// description instead; see Token). Stores use it so every store writes the
+// same format. A token DecodeToken would not read back (no access token,
+// characters RFC 6749 forbids) is refused with an error wrapping
+// ErrInvalidConfig.
 func EncodeToken(tok *Token) ([]byte, error) {
 	if tok == nil || tok.AccessToken == "" {
 		return nil, errorf("cannot store a token without an access token: %w", ErrInvalidConfig)
@@ -81,7 +89,7 @@ func EncodeToken(tok *Token) ([]byte, error) {
 		// DecodeToken would refuse it: never write what cannot be read back.
 		return nil, errorf("cannot store a token with characters RFC 6749 forbids: %w", ErrInvalidConfig)
 	}
-	b, err := json.Marshal(tok)
+	b, err := json.Marshal((*storedToken)(tok))
 	if err != nil { // an Expiry outside years 0–9999
 		return nil, errorf("cannot store the token: %v: %w", err, ErrInvalidConfig)
 	}
@@ -89,14 +97,15 @@ func EncodeToken(tok *Token) ([]byte, error) {
 }
 
 // DecodeToken reads a token written by EncodeToken. Anything else — not
-// JSON, not an object, no access token, a token with characters RFC 6749
-// forbids — gives an error wrapping ErrStoreCorrupt that quotes nothing of
-// data.
+// JSON, not an object, no access token (the redacted description
+// json.Marshal gives has none), a token with characters RFC 6749 forbids —
+// gives an error wrapping ErrStoreCorrupt that quotes nothing of data.
 func DecodeToken(data []byte) (*Token, error) {
-	var tok Token
-	if err := json.Unmarshal(data, &tok); err != nil {
+	var st storedToken
+	if err := json.Unmarshal(data, &st); err != nil {
 		return nil, errorf("not a token: %w", ErrStoreCorrupt)
 	}
+	tok := Token(st)
 	if tok.AccessToken == "" || !vschar(tok.AccessToken) || !vschar(tok.RefreshToken) {
 		return nil, errorf("no usable access token: %w", ErrStoreCorrupt)
 	}
@@ -107,8 +116,13 @@ func DecodeToken(data []byte) (*Token, error) {
 // service whose replicas do not share tokens, and a model for writing
 // others. The zero value is ready to use.
 type MemoryStore struct {
-	mu    sync.Mutex
-	toks  map[string][]byte
+	mu sync.Mutex
+	// toks holds each key's stored form behind a pointer to a string: fmt
+	// prints a copied MemoryStore's unexported fields without asking any
+	// method, and a pointer there prints as an address (a []byte, or a
+	// pointer to a slice or struct, which fmt's %s follows, would print the
+	// token).
+	toks  map[string]*string
 	locks map[string]*memLock // only keys locked or waited on now
 }
 
@@ -130,7 +144,7 @@ func (m *MemoryStore) Load(ctx context.Context, key string) (*Token, error) {
 	if !ok {
 		return nil, errorf("key %q: %w", key, ErrNotStored)
 	}
-	return DecodeToken(b)
+	return DecodeToken([]byte(*b))
 }
 
 // Save implements Store. It keeps the token's stored form, so the caller
@@ -163,7 +177,7 @@ func (m *MemoryStore) put(ctx context.Context, key string, tok *Token, check fun
 	defer m.mu.Unlock()
 	var stored *Token
 	if cur, ok := m.toks[key]; ok {
-		if stored, err = DecodeToken(cur); err != nil {
+		if stored, err = DecodeToken([]byte(*cur)); err != nil {
 			return errorf("key %q: %w", key, err)
 		}
 	}
@@ -171,9 +185,10 @@ func (m *MemoryStore) put(ctx context.Context, key string, tok *Token, check fun
 		return err
 	}
 	if m.toks == nil {
-		m.toks = map[string][]byte{}
+		m.toks = map[string]*string{}
 	}
-	m.toks[key] = b
+	enc := string(b)
+	m.toks[key] = &enc
 	return nil
 }
 

@@ -17,8 +17,19 @@ import (
 
 // Token is a credential for one service: what x/oauth2's Token holds plus the
 // granted scopes, the user it acts for, the raw user object and any other
-// members of the service's response. It marshals to JSON for storage and
-// back without losing anything, and prints redacted in fmt and slog.
+// members of the service's response.
+//
+// EncodeToken gives its stored form, which DecodeToken reads back without
+// losing anything; every Store writes that form. Every other way of
+// printing a Token — every fmt verb, slog's text and JSON handlers, and
+// json.Marshal — gives the redacted description, as a value or a pointer,
+// and inside slices, maps and structs: provider, type, whether there is an
+// access and a refresh token (never their value), expiry, scopes and user
+// id. json.Marshal cannot be the stored form, because slog's JSON handler
+// marshals a Token held in a slice, map or struct field with
+// encoding/json, without LogValue. json.Unmarshal still reads the stored
+// form (what json.Marshal wrote before), and refuses the redacted
+// description instead of making a token without its secrets.
 type Token struct {
 	Provider     string    `json:"provider,omitempty"` // "vimeo", "simkl", "viki": makes a stored token recognisable
 	AccessToken  string    `json:"access_token"`
@@ -152,8 +163,13 @@ func presence(s string) string {
 func (t *Token) GoString() string { return t.String() }
 
 // Format makes every fmt verb (%v, %+v, %#v, %s, %q, %x, %d...) print the
-// redacted form, so no verb can reach the raw fields.
-func (t *Token) Format(f fmt.State, verb rune) { printRedacted(f, verb, t.String()) }
+// redacted form, so no verb can reach the raw fields. Its receiver is a
+// value, so that a Token value, and one in a slice, map or struct printed
+// by value, has it too: fmt finds only the methods of the value's own
+// method set. (A nil *Token prints as <nil>: fmt's rule for a nil pointer
+// whose method has a value receiver. String, GoString and LogValue keep
+// pointer receivers and handle nil themselves.)
+func (t Token) Format(f fmt.State, verb rune) { printRedacted(f, verb, t.String()) }
 
 // LogValue makes slog print the redacted fields.
 func (t *Token) LogValue() slog.Value {
@@ -176,6 +192,65 @@ func (t *Token) LogValue() slog.Value {
 		attrs = append(attrs, slog.String("user", t.UserID))
 	}
 	return slog.GroupValue(attrs...)
+}
+
+// tokenDescription is the redacted description json.Marshal gives: the
+// members of LogValue, in its order, so slog's JSON handler shows a *Token
+// the same at the top level (LogValue) and inside a slice, map or struct
+// (MarshalJSON). Its member names are not the stored form's ("access", not
+// "access_token"), so nothing that reads the stored form takes it for a
+// token: DecodeToken finds no access token in it (ErrStoreCorrupt), and
+// Token.UnmarshalJSON refuses it.
+type tokenDescription struct {
+	Provider string `json:"provider"`
+	Type     string `json:"type"`
+	Access   string `json:"access"`  // "REDACTED" or "none"
+	Refresh  string `json:"refresh"` // likewise
+	Expiry   string `json:"expiry,omitempty"`
+	Scopes   string `json:"scopes,omitempty"` // space-separated, as LogValue
+	User     string `json:"user,omitempty"`
+}
+
+// MarshalJSON gives the redacted description (see Token), never the
+// secrets; the stored form is EncodeToken's. Its receiver is a value, so
+// encoding/json uses it for a Token value and inside composites too.
+func (t Token) MarshalJSON() ([]byte, error) {
+	d := tokenDescription{Provider: t.Provider, Type: t.TokenType, Access: presence(t.AccessToken), Refresh: presence(t.RefreshToken),
+		Scopes: strings.Join(t.Scopes, " "), User: t.UserID}
+	if !t.Expiry.IsZero() {
+		// What encoding/json writes for a time.Time, without its error
+		// for a year past 9999: a description never fails.
+		d.Expiry = t.Expiry.Format(time.RFC3339Nano)
+	}
+	return json.Marshal(d)
+}
+
+// UnmarshalJSON reads the stored form, as json.Unmarshal did before Token
+// had a MarshalJSON, so stored JSON and the code that decodes it keep
+// working (DecodeToken is the checked way to read a stored token). It
+// refuses, with an error wrapping ErrStoreCorrupt, the redacted description
+// json.Marshal gives, which holds no secret: decoding it would make a token
+// without its access token.
+func (t *Token) UnmarshalJSON(data []byte) error {
+	if t == nil {
+		return errorf("UnmarshalJSON into a nil *Token")
+	}
+	if string(bytes.TrimSpace(data)) == "null" {
+		return nil // encoding/json's rule for null: leave t as it is
+	}
+	var probe struct {
+		Access      json.RawMessage `json:"access"` // a member only the description has
+		AccessToken json.RawMessage `json:"access_token"`
+	}
+	if json.Unmarshal(data, &probe) == nil && probe.Access != nil && probe.AccessToken == nil {
+		return errorf("this JSON is a token's redacted description (json.Marshal), not its stored form (EncodeToken): %w", ErrStoreCorrupt)
+	}
+	st := storedToken(*t) // like encoding/json, decode over what t holds
+	if err := json.Unmarshal(data, &st); err != nil {
+		return err
+	}
+	*t = Token(st)
+	return nil
 }
 
 // maxExpiresIn clamps absurd lifetimes (Simkl V1 sends five years).
@@ -313,8 +388,13 @@ func parseExpiresIn(raw json.RawMessage) (time.Duration, error) {
 	return time.Duration(f * float64(time.Second)), nil
 }
 
-// parseScopes reads a space-separated string (RFC 6749 §3.3), tolerating
-// commas and '+' (form-style encodings seen in fragments), or a JSON array.
+// parseScopes reads the scope member of a token response: a string of
+// space-separated scope tokens (RFC 6749 §3.3), or a JSON array of them.
+// Commas and '+' are not separators: "repo,user gist+read" is the two
+// scopes "repo,user" and "gist+read". ('+' stands for a space only in form
+// encoding, which url.ParseQuery has already undone for an implicit-grant
+// fragment.) None of Vimeo, Simkl and Viki documents another separator; a
+// service that did would split in its own code, citing its documentation.
 func parseScopes(raw json.RawMessage) []string {
 	if s, ok := jsonString(raw); ok {
 		return splitScopes(s)
@@ -326,10 +406,19 @@ func parseScopes(raw json.RawMessage) []string {
 	return nil
 }
 
+// splitScopes splits s at spaces (0x20), the only separator in RFC 6749
+// §3.3's scope = scope-token *( SP scope-token ); leading, trailing and
+// repeated spaces make no empty scope. Other whitespace (tab, CR, LF,
+// U+00A0, ...) does not split: scope-token excludes it, so no service
+// separates with it, and splitting there could invent a scope the service
+// did not clearly grant, which HasScope and RequireScopes would then
+// accept. Such a scope is kept whole and matches nothing a caller asks for.
 func splitScopes(s string) []string {
-	f := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '+' })
-	if len(f) == 0 {
-		return nil
+	var f []string
+	for _, p := range strings.Split(s, " ") {
+		if p != "" {
+			f = append(f, p)
+		}
 	}
 	return f
 }

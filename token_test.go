@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -143,8 +144,8 @@ func TestParseTokenTable(t *testing.T) {
 		{name: "truncated JSON", body: `{"access_token":"a"`, wantErr: ErrBadResponse},
 
 		{name: "scope space separated", body: `{"access_token":"a","scope":"a b"}`, check: tokenTestScopes("a", "b")},
-		{name: "scope plus separated", body: `{"access_token":"a","scope":"a+b"}`, check: tokenTestScopes("a", "b")},
-		{name: "scope comma separated", body: `{"access_token":"a","scope":"a,b"}`, check: tokenTestScopes("a", "b")},
+		{name: "scope plus is not a separator", body: `{"access_token":"a","scope":"a+b"}`, check: tokenTestScopes("a+b")},
+		{name: "scope comma is not a separator", body: `{"access_token":"a","scope":"a,b"}`, check: tokenTestScopes("a,b")},
 		{name: "scope array", body: `{"access_token":"a","scope":["a","b"]}`, check: tokenTestScopes("a", "b")},
 		{name: "scope empty", body: `{"access_token":"a","scope":""}`, check: tokenTestScopes()},
 		{name: "scope number", body: `{"access_token":"a","scope":5}`, check: tokenTestScopes()},
@@ -232,6 +233,8 @@ func TestParseTokenErrorsDoNotLeakBody(t *testing.T) {
 	}
 }
 
+// TestTokenJSONRoundTrip: the stored form (EncodeToken) reads back as the
+// same token, with DecodeToken and with json.Unmarshal.
 func TestTokenJSONRoundTrip(t *testing.T) {
 	tests := []struct {
 		name string
@@ -243,8 +246,11 @@ func TestTokenJSONRoundTrip(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := json.Marshal(tc.tok)
+			b, err := EncodeToken(tc.tok)
 			require.NoError(t, err)
+			dec, err := DecodeToken(b)
+			require.NoError(t, err)
+			require.Equal(t, tc.tok, dec)
 			var got Token
 			require.NoError(t, json.Unmarshal(b, &got))
 			require.Equal(t, tc.tok, &got)
@@ -260,11 +266,11 @@ func TestTokenJSONRoundTripFromParse(t *testing.T) {
 	tok, err := tokenTestParse(t, `{"access_token":"abc","refresh_token":"r","expires_in":60,"scope":"a b","app":{"name":"x"},"user":{"uri":"/users/1"}}`, "application/json")
 	require.NoError(t, err)
 	tok.Meta = map[string]string{"k": "v"}
-	b, err := json.Marshal(tok)
+	b, err := EncodeToken(tok)
 	require.NoError(t, err)
-	var got Token
-	require.NoError(t, json.Unmarshal(b, &got))
-	require.Equal(t, tok, &got)
+	got, err := DecodeToken(b)
+	require.NoError(t, err)
+	require.Equal(t, tok, got)
 }
 
 func TestTokenRedaction(t *testing.T) {
@@ -309,7 +315,9 @@ func TestTokenRedaction(t *testing.T) {
 	})
 	t.Run("nil pointer", func(t *testing.T) {
 		var nilTok *Token
-		require.Equal(t, "videoauth.Token(nil)", fmt.Sprintf("%v", nilTok))
+		// Format has a value receiver (so a Token value prints redacted
+		// too): fmt prints a nil *Token as <nil>; String handles nil.
+		require.Equal(t, "<nil>", fmt.Sprintf("%v", nilTok))
 		require.Equal(t, "videoauth.Token(nil)", nilTok.String())
 		require.Equal(t, "nil", nilTok.LogValue().String())
 	})
@@ -317,10 +325,8 @@ func TestTokenRedaction(t *testing.T) {
 	// struct{ tok *Token } printed with %s or %q shows the fields (fmt's
 	// bad-verb path dereferences the pointer). Nothing Token can do about it.
 	//
-	// A Token value (not a pointer) has no methods: fmt prints its fields.
-	// That is a documented limitation of pointer-receiver methods; callers
-	// hold *Token everywhere. Kept here as a reminder, not as an assertion:
-	//   fmt.Sprintf("%v", *tok) contains tokenTestAccess.
+	// A Token value prints redacted too (Format has a value receiver); see
+	// TestPrintNoSecrets.
 }
 
 func TestTokenSlogRedaction(t *testing.T) {
@@ -521,4 +527,81 @@ func TestProviderPrintingHidesClientSecret(t *testing.T) {
 		tokenTestNoSecret(t, buf.String(), tokenTestSecret)
 		require.Contains(t, buf.String(), "cid")
 	}
+}
+
+// Scopes in a token response split on spaces only (RFC 6749 §3.3): commas,
+// '+' and other whitespace belong to the scope token.
+func TestParseScopesSplitsOnSpacesOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name, scope string
+		want        []string
+	}{
+		{"the issue's example", "repo,user gist+read", []string{"repo,user", "gist+read"}},
+		{"Vimeo's granted list", "private interact create edit upload delete public", []string{"private", "interact", "create", "edit", "upload", "delete", "public"}},
+		{"Simkl V2", "media:read media:write", []string{"media:read", "media:write"}},
+		{"runs of spaces, leading and trailing", "  a   b ", []string{"a", "b"}},
+		{"comma and space", "a, b", []string{"a,", "b"}},
+		{"tab is not a separator", "a\tb", []string{"a\tb"}},
+		{"newline is not a separator", "a\nb c", []string{"a\nb", "c"}},
+		{"no-break space is not a separator", "a\u00a0b", []string{"a\u00a0b"}},
+		{"only spaces", "   ", nil},
+		{"empty", "", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, splitScopes(tc.scope))
+			raw, err := json.Marshal(tc.scope)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, parseScopes(raw))
+			tok, err := parseToken([]byte(`{"access_token":"a","scope":`+string(raw)+`}`), "application/json", "bearer", tokenTestNow)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, tok.Scopes)
+		})
+	}
+	t.Run("a granted scope is not made up from a neighbour", func(t *testing.T) {
+		tok, err := parseToken([]byte(`{"access_token":"a","scope":"media:read,media:write"}`), "application/json", "bearer", tokenTestNow)
+		require.NoError(t, err)
+		require.False(t, tok.HasScope("media:write"))
+		require.ErrorIs(t, tok.RequireScopes("media:write"), ErrScopeNotGranted)
+	})
+	// An implicit-grant fragment is form-decoded by url.ParseQuery before
+	// the scopes are split: '+' is a space there, %2B a literal '+'.
+	for _, tc := range []struct {
+		fragment string
+		want     []string
+	}{
+		{"access_token=a&scope=public+private", []string{"public", "private"}},
+		{"access_token=a&scope=public%20private", []string{"public", "private"}},
+		{"access_token=a&scope=gist%2Bread+repo%2Cuser", []string{"gist+read", "repo,user"}},
+	} {
+		t.Run("fragment "+tc.fragment, func(t *testing.T) {
+			q, err := url.ParseQuery(tc.fragment)
+			require.NoError(t, err)
+			tok, err := parseFragmentToken(q, "vimeo", tokenTestNow)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, tok.Scopes)
+		})
+	}
+}
+
+// FuzzSplitScopes: scopes never hold a space or are empty, and joined with
+// single spaces they are the input with its runs of spaces collapsed —
+// every other byte, commas, '+' and other whitespace included, kept.
+func FuzzSplitScopes(f *testing.F) {
+	for _, s := range []string{"repo,user gist+read", "  a   b ", "a\tb\nc", "", "   ", "a\u00a0b", "media:read media:write"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := splitScopes(s)
+		for _, sc := range got {
+			require.NotEmpty(t, sc)
+			require.NotContains(t, sc, " ")
+		}
+		var want []string
+		for _, p := range strings.Split(s, " ") {
+			if p != "" {
+				want = append(want, p)
+			}
+		}
+		require.Equal(t, strings.Join(want, " "), strings.Join(got, " "))
+	})
 }

@@ -108,22 +108,38 @@ func (t *Transport) base() http.RoundTripper {
 }
 
 // RoundTrip implements http.RoundTripper.
+//
+// It returns an error only when no request could be sent: no usable token
+// and none to be had (ErrReauthRequired, a failed mint, ctx), bad
+// configuration, or the network. Whenever the service answered, the answer
+// is returned with a nil error — also when the service rejected the token
+// and it could not be replaced — and CheckResponse types it: a dead grant
+// as ErrReauthRequired, a token that will be replaced on the next request
+// as ErrTokenExpired, a failed replacement with the replacement's error.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.Provider == nil || t.Source == nil {
 		closeBody(req)
 		return nil, errors.New("videoauth: Transport needs a Provider and a Source")
 	}
-	if !t.Provider.Owns(req.URL) {
+	if !t.owned(req) {
 		return t.base().RoundTrip(req)
 	}
 	ctx := req.Context()
-	e, err := t.Source.acquire(ctx)
+	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	// A request that cannot be replayed is counted in flight with its token
+	// before a refresh-ahead can start, so the refresh waits for it.
+	e, done, err := t.Source.acquireTracked(ctx, !replayable)
 	if err != nil {
+		if done != nil {
+			done()
+		}
 		closeBody(req)
 		return nil, err
 	}
-	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	resp, err := t.send(req, req.Body, e, !replayable)
+	resp, err := t.send(req, req.Body, e)
+	if done != nil {
+		done()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -133,38 +149,87 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	case VerdictRevoked:
 		t.Source.revoke(e.tok)
-		return resp, nil
+		return rejected(resp, ErrReauthRequired), nil
 	}
 	// VerdictExpired.
 	if t.Source.Mint == nil {
 		t.Source.revoke(e.tok) // cannot be replaced without the user
-		return resp, nil
+		return rejected(resp, ErrReauthRequired), nil
 	}
 	if !t.Source.replace(e) || !replayable {
 		// A new token rejected at once is not replaced (the rejection is
-		// not about its age); a body that cannot be sent again is not.
-		return resp, nil
+		// not about its age); a body that cannot be sent again is not
+		// replayed. Either way the next request may get a new token.
+		return rejected(resp, ErrTokenExpired), nil
 	}
 	e2, err := t.Source.acquire(ctx)
 	if err != nil {
-		drain(resp)
-		return nil, err
+		if ctx.Err() != nil { // the caller gave up
+			drain(resp)
+			return nil, err
+		}
+		// The service answered; the caller gets its answer, and why the
+		// token could not be replaced.
+		return rejected(resp, err), nil
 	}
 	var body io.ReadCloser
 	if req.Body != nil && req.Body != http.NoBody {
 		if body, err = req.GetBody(); err != nil {
-			drain(resp)
-			return nil, errorf("cannot replay request body: %w", err)
+			return rejected(resp, errorf("cannot replay request body: %w", err)), nil
 		}
 	}
 	drain(resp)
-	return t.send(req, body, e2, false)
+	resp, err = t.send(req, body, e2)
+	if err != nil {
+		return nil, err
+	}
+	switch t.Provider.Verdict(resp) {
+	case VerdictOK:
+		t.Source.accepted()
+	case VerdictRevoked:
+		t.Source.revoke(e2.tok)
+		return rejected(resp, ErrReauthRequired), nil
+	case VerdictExpired:
+		return rejected(resp, ErrTokenExpired), nil // returned as it is; the new token is not replaced at once
+	}
+	return resp, nil
+}
+
+// owned reports whether req may carry the provider's credential: its URL
+// and, for a request made to follow a redirect, every earlier URL of the
+// chain are the provider's. A redirect from elsewhere into the API host
+// does not get the credential (RFC 9700 §4.11).
+func (t *Transport) owned(req *http.Request) bool {
+	for r := req; r != nil; {
+		if !t.Provider.Owns(r.URL) {
+			return false
+		}
+		if r.Response == nil {
+			return true
+		}
+		r = r.Response.Request
+	}
+	return true
+}
+
+// rejectedBody marks the body of a response the Transport returns after
+// the service rejected its token, with why the token was not replaced, so
+// that CheckResponse can tell a dead grant from one that will be renewed.
+type rejectedBody struct {
+	io.ReadCloser
+	why error
+}
+
+// rejected marks resp as a rejection the Transport could not answer with a
+// new token, for why.
+func rejected(resp *http.Response, why error) *http.Response {
+	resp.Body = &rejectedBody{ReadCloser: resp.Body, why: why}
+	return resp
 }
 
 // send clones req with body, authorizes the clone with e's token and sends
-// it. The base transport closes body. track counts the request as one that
-// cannot be replayed, in flight with e's token, until the answer comes.
-func (t *Transport) send(req *http.Request, body io.ReadCloser, e *entry, track bool) (*http.Response, error) {
+// it. The base transport closes body.
+func (t *Transport) send(req *http.Request, body io.ReadCloser, e *entry) (*http.Response, error) {
 	_, keepsURL := t.Provider.(urlKeeper)
 	r := cloneForCredential(req, !keepsURL)
 	r.Body = body
@@ -174,12 +239,18 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, e *entry, track 
 		}
 		return nil, err
 	}
-	if track && !e.tok.Expiry.IsZero() {
-		defer e.track()()
-	}
 	resp, err := t.base().RoundTrip(r)
 	if err != nil {
-		return nil, redactErr(err)
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		return nil, scrubErr(err, e.tok.AccessToken)
+	}
+	if resp == nil {
+		return nil, errorf("%s: the base transport returned neither a response nor an error: %w", t.Provider.Name(), ErrBadResponse)
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
 	}
 	// The response points at the caller's request, not at the clone that
 	// carries the credential (Viki v3 has it in the URL), so logging

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -312,4 +313,133 @@ func TestTransportNeedsProviderAndSource(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, "https://api.test/x", nil)
 	_, err := (&Transport{}).RoundTrip(req)
 	require.Error(t, err)
+}
+
+// leakyBase is a caller's retrying, logging base transport that puts the
+// request's URL and Authorization header in its error.
+type leakyBase struct{ cause error }
+
+func (b leakyBase) RoundTrip(r *http.Request) (*http.Response, error) {
+	return nil, fmt.Errorf("retry: giving up on %s %s (Authorization: %s): %w", r.Method, r.URL, r.Header.Get("Authorization"), b.cause)
+}
+
+// Every error out of the Transport is free of the credential, whatever the
+// base transport puts in it: Viki v3's access_token and v5's session token
+// and signature ride in the query, Bearer tokens in a header.
+func TestTransportBaseErrorsCarryNoCredential(t *testing.T) {
+	const access = "PLANT-access-token-4f2a"
+	tok := func(p string) *Token {
+		return &Token{Provider: p, AccessToken: access, TokenType: "Bearer", Expiry: time.Now().Add(time.Hour),
+			Meta: map[string]string{"simkl_auth": "v2"}}
+	}
+	app := App{ClientID: "cid", ClientSecret: "secret", APIURL: "http://127.0.0.1:1", AppName: "t", AppVersion: "1"}
+	vimeo, err := NewVimeo(app)
+	require.NoError(t, err)
+	simkl, err := NewSimkl(app, SimklV2)
+	require.NoError(t, err)
+	viki, err := NewViki(app)
+	require.NoError(t, err)
+	vikiAPI, err := NewVikiAPI(app, VikiSignQuery)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		p   Provider
+		src *Source
+		u   string
+	}{
+		{vimeo, vimeo.Source(tok("vimeo")), "http://127.0.0.1:1/me"},
+		{simkl, simkl.Source(tok("simkl")), "http://127.0.0.1:1/sync/activities"},
+		{viki, viki.Source(tok("viki")), "http://127.0.0.1:1/v3/movies.json?page=1"},
+		{vikiAPI, vikiAPI.Source(tok("viki")), "http://127.0.0.1:1/v5/users/1u.json"},
+	} {
+		t.Run(tc.p.Name()+"/"+fmt.Sprintf("%T", tc.p), func(t *testing.T) {
+			c := &http.Client{Transport: &Transport{Provider: tc.p, Source: tc.src, Base: leakyBase{cause: context.DeadlineExceeded}}}
+			_, err := c.Get(tc.u)
+			require.Error(t, err)
+			for _, s := range []string{access, "token=" + access} {
+				require.NotContains(t, err.Error(), s)
+				require.NotContains(t, fmt.Sprintf("%+v %#v", err, err), access)
+			}
+			if strings.Contains(tc.u, "127.0.0.1:1/v") {
+				require.NotRegexp(t, `sig=[0-9a-f]{8}`, err.Error(), "the signature is redacted too")
+			}
+			require.ErrorIs(t, err, context.DeadlineExceeded, "what the base's error matched still matches")
+		})
+	}
+}
+
+// nilBase answers (nil, nil), or a response without a body.
+type nilBase struct{ withResponse bool }
+
+func (b nilBase) RoundTrip(r *http.Request) (*http.Response, error) {
+	if b.withResponse {
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Request: r}, nil
+	}
+	return nil, nil
+}
+
+// A base that breaks the RoundTripper contract gets a typed error, not a
+// nil dereference; a response without a body gets an empty one.
+func TestTransportBadBaseAndNilInputs(t *testing.T) {
+	p := testProvider{host: "api.test"}
+	src := NewSource(&Token{AccessToken: "a"}, nil)
+	req, _ := http.NewRequest(http.MethodGet, "https://api.test/x", nil)
+	_, err := (&Transport{Provider: p, Source: src, Base: nilBase{}}).RoundTrip(req)
+	require.ErrorIs(t, err, ErrBadResponse)
+	resp, err := (&Transport{Provider: p, Source: src, Base: nilBase{withResponse: true}}).RoundTrip(req)
+	require.NoError(t, err)
+	require.NotNil(t, resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Empty(t, b)
+	require.NoError(t, CheckResponse(p, resp))
+
+	var ar *AuthRequest
+	_, err = ar.Callback(url.Values{"state": {"s"}, "code": {"c"}})
+	require.ErrorIs(t, err, ErrStateMismatch)
+	require.False(t, ar.Used())
+	v, err := NewVimeo(App{ClientID: "cid", ClientSecret: "s", APIURL: "http://127.0.0.1:1"})
+	require.NoError(t, err)
+	_, err = v.Exchange(context.Background(), nil, url.Values{"state": {"s"}, "code": {"c"}})
+	require.ErrorIs(t, err, ErrStateMismatch)
+}
+
+// A redirect from a foreign host into the API host does not carry the
+// credential (RFC 9700 §4.11): only a chain that started, and stayed, on
+// the provider's hosts does.
+func TestTransportRedirectIntoTheAPIHostGetsNoToken(t *testing.T) {
+	api := newAPIServer(t)
+	api.allow("tok")
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, api.URL+"/danger", http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(evil.Close)
+	p := testProvider{host: hostOf(t, api.URL)}
+	c := &http.Client{Transport: &Transport{Provider: p, Source: NewSource(&Token{AccessToken: "tok"}, nil), Base: http.DefaultTransport}}
+	req, _ := http.NewRequest(http.MethodDelete, evil.URL+"/x", nil)
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, []string{""}, api.seenAuth(), "the redirected DELETE arrived without the token")
+
+	// A redirect within the API host keeps it.
+	same := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/from" {
+			http.Redirect(w, r, "/to", http.StatusFound)
+			return
+		}
+		w.Write([]byte(r.Header.Get("Authorization")))
+	}))
+	t.Cleanup(same.Close)
+	c2 := &http.Client{Transport: &Transport{Provider: testProvider{host: hostOf(t, same.URL)}, Source: NewSource(&Token{AccessToken: "tok"}, nil), Base: http.DefaultTransport}}
+	resp, err = c2.Get(same.URL + "/from")
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, "Bearer tok", string(b))
+}
+
+func (a *apiServer) seenAuth() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.seen...)
 }

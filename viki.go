@@ -72,10 +72,9 @@ func (v *Viki) Config() *oauth2.Config {
 	}
 }
 
-// Owns reports whether u is on Viki's v3 host.
-func (v *Viki) Owns(u *url.URL) bool {
-	return u != nil && u.Scheme == v.base.Scheme && strings.EqualFold(u.Host, v.base.Host)
-}
+// Owns reports whether u is on Viki's v3 origin: scheme, host (in any
+// case) and port, the scheme's default port being the same as none.
+func (v *Viki) Owns(u *url.URL) bool { return sameOrigin(u, v.base) }
 
 // Authorize puts t in the access_token query parameter, where Viki v3
 // reads it, replacing any the caller set.
@@ -129,7 +128,14 @@ func vikiErrorShape(body []byte) (code, desc string) {
 
 // apiError implements apiErrorer for CheckResponse.
 func (v *Viki) apiError(rawURL string, resp *wire.Response) *Error {
-	return vikiRefine(v.ep.errorFrom("api", rawURL, resp))
+	e := vikiRefine(v.ep.errorFrom("api", rawURL, resp))
+	// v3 answers an expired or unknown token with 403 "Not Authorized"
+	// (Viki's v3 auth page), and some wrappers saw 401 for it: the token
+	// can be replaced, as the Transport does. Other 403s stay forbidden.
+	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden && e.Description == "Not Authorized" {
+		e.Err = ErrTokenExpired
+	}
+	return e
 }
 
 // vikiRefine maps Viki's codes: invalid_grant on the password grant means
@@ -223,6 +229,17 @@ func (c VikiCredentials) Format(f fmt.State, verb rune) { printRedacted(f, verb,
 func (c VikiCredentials) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("username", c.Username),
 		slog.String("password", presence(c.Password)), slog.String("facebook_token", presence(c.FacebookToken)))
+}
+
+// MarshalJSON gives LogValue's members: encoding/json would write the
+// password, and slog's JSON handler marshals credentials held in a struct,
+// slice or map with it.
+func (c VikiCredentials) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Username      string `json:"username"`
+		Password      string `json:"password"`       // "REDACTED" or "none"
+		FacebookToken string `json:"facebook_token"` // likewise
+	}{c.Username, presence(c.Password), presence(c.FacebookToken)})
 }
 
 // Password signs a user in with the password grant: username and password,

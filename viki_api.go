@@ -53,8 +53,12 @@ type VikiAPI struct {
 	app     App
 	api     *url.URL
 	signing VikiSigning
-	offset  atomic.Int64 // server clock minus ours, in seconds
-	ep      *endpoint
+	// offset is the server clock minus ours, in seconds. It is behind a
+	// pointer, set by NewVikiAPI, so that VikiAPI holds no lock and its
+	// printing methods can have value receivers (see print.go): the copy
+	// they make reads only the pointer, never what a signer stores.
+	offset *atomic.Int64
+	ep     *endpoint
 }
 
 // NewVikiAPI returns Viki's v4/v5 API for app: App.ClientID is the app id,
@@ -71,7 +75,7 @@ func NewVikiAPI(app App, signing VikiSigning) (*VikiAPI, error) {
 	if signing != VikiSignQuery && signing != VikiSignHeaders {
 		return nil, configErr("viki: unknown signing mode %d", int(signing))
 	}
-	a := &VikiAPI{app: app, api: api, signing: signing}
+	a := &VikiAPI{app: app, api: api, signing: signing, offset: new(atomic.Int64)}
 	a.ep = newEndpoint("viki", app, nil, vikiErrorShape, nil)
 	return a, nil
 }
@@ -85,11 +89,10 @@ func (a *VikiAPI) appHTTPClient() *http.Client { return a.app.HTTPClient }
 // OAuth endpoints.
 func (a *VikiAPI) Config() *oauth2.Config { return &oauth2.Config{ClientID: a.app.ClientID} }
 
-// Owns reports whether u is on Viki's API host. Only such requests are
-// signed or carry a session.
-func (a *VikiAPI) Owns(u *url.URL) bool {
-	return u != nil && u.Scheme == a.api.Scheme && strings.EqualFold(u.Host, a.api.Host)
-}
+// Owns reports whether u is on Viki's API origin: scheme, host (in any
+// case) and port, the scheme's default port being the same as none. Only
+// such requests are signed or carry a session.
+func (a *VikiAPI) Owns(u *url.URL) bool { return sameOrigin(u, a.api) }
 
 // Authorize puts the session token in the token query parameter; the
 // signer below signs it with the rest of the query.

@@ -6,7 +6,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -67,7 +66,7 @@ func TestVikiPasswordGrants(t *testing.T) {
 			require.Equal(t, "1u", tok.UserID)
 			require.Equal(t, url.Values{"grant_type": {"password"}, "client_id": {fake.ClientID}, "client_secret": {fake.ClientSecret},
 				"username": {fake.Username}, "password": {fake.Password}}, fake.LastTokenForm())
-			raw, err := json.Marshal(tok)
+			raw, err := videoauth.EncodeToken(tok)
 			require.NoError(t, err)
 			require.Contains(t, string(raw), `"1u"`, "the raw response is kept")
 		})
@@ -372,4 +371,42 @@ func TestNewVikiRefusesBadConfig(t *testing.T) {
 	require.ErrorIs(t, err, videoauth.ErrInvalidConfig)
 	_, err = videoauth.NewVikiAPI(videoauth.App{ClientID: "x", ClientSecret: "y"}, 7)
 	require.ErrorIs(t, err, videoauth.ErrInvalidConfig)
+}
+
+// Item 9: https://viki.com:443 (v3) and https://api.viki.io:443 (v4/v5)
+// are their hosts; an APIURL override with a port (the fake) still owns
+// exactly that port; and a request to the default port written out carries
+// the token (v3) or the session and the signature (v4/v5).
+func TestVikiOwnsTheDefaultPort(t *testing.T) {
+	app := videoauth.App{ClientID: "id", ClientSecret: "secret"}
+	v3, err := videoauth.NewViki(app)
+	require.NoError(t, err)
+	requireOwnsOrigin(t, v3, "https", "viki.com", "")
+	api, err := videoauth.NewVikiAPI(app, videoauth.VikiSignQuery)
+	require.NoError(t, err)
+	requireOwnsOrigin(t, api, "https", "api.viki.io", "")
+	require.False(t, v3.Owns(parsedURL(t, "https://api.viki.io:443/x")), "each its own host")
+	require.False(t, api.Owns(parsedURL(t, "https://viki.com:443/x")))
+
+	app.APIURL = "https://VIKI.com:443"
+	v3443, err := videoauth.NewViki(app)
+	require.NoError(t, err)
+	requireOwnsOrigin(t, v3443, "https", "viki.com", "")
+	app.APIURL = "https://api.viki.io:443"
+	api443, err := videoauth.NewVikiAPI(app, videoauth.VikiSignHeaders)
+	require.NoError(t, err)
+	requireOwnsOrigin(t, api443, "https", "api.viki.io", "")
+
+	fake, vf := setupViki(t)
+	u, _ := url.Parse(fake.URL)
+	requireOwnsOrigin(t, vf, "http", u.Hostname(), u.Port())
+	fakeAPI, af := setupVikiAPI(t, videoauth.VikiSignQuery)
+	u, _ = url.Parse(fakeAPI.URL)
+	requireOwnsOrigin(t, af, "http", u.Hostname(), u.Port())
+
+	sent := sentThrough(t, v3, v3.Source(&videoauth.Token{Provider: "viki", AccessToken: "v3tok"}), "https://viki.com:443/v3/users/me.json")
+	require.Equal(t, "v3tok", sent.URL.Query().Get("access_token"))
+	sent = sentThrough(t, api, api.Source(&videoauth.Token{Provider: "viki", AccessToken: "session"}), "https://api.viki.io:443/v5/users/me.json")
+	require.Equal(t, "session", sent.URL.Query().Get("token"))
+	require.NotEmpty(t, sent.URL.Query().Get("sig"), "signed")
 }

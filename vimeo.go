@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,13 +49,17 @@ const (
 // Vimeo is the Vimeo provider: client credentials, authorization code,
 // implicit and device grants, token verification and revocation, on
 // api.vimeo.com. Every request it sends, token endpoints included, carries
-// the versioned Accept header; token endpoints get Basic client auth over
-// the raw id:secret, as Vimeo's own SDKs send it.
+// the versioned Accept header and, when the App names one, a User-Agent;
+// token endpoints get Basic client auth over the raw id:secret, as Vimeo's
+// own SDKs send it. A grant that returns fewer scopes than were asked for
+// is reported to App.Logger.
 type Vimeo struct {
-	app    App
-	api    *url.URL
-	accept string
-	ep     *endpoint
+	app     App
+	api     *url.URL
+	accept  string // the versioned Accept header
+	version string // ";version=" + the API version
+	ua      string // User-Agent; "" leaves net/http's default
+	ep      *endpoint
 }
 
 // NewVimeo returns the Vimeo provider for app. App.APIURL points it at a
@@ -71,9 +76,34 @@ func NewVimeo(app App) (*Vimeo, error) {
 	if version == "" {
 		version = VimeoVersion
 	}
-	v := &Vimeo{app: app, api: api, accept: "application/vnd.vimeo.*+json;version=" + version}
-	v.ep = newEndpoint("vimeo", app, http.Header{"Accept": {v.accept}}, vimeoErrorShape, func(t *Token) { vimeoFinish(t, v.ep.clock.Now()) })
+	ua := vimeoUserAgent(app)
+	if strings.ContainsFunc(ua, func(c rune) bool { return c < ' ' && c != '\t' || c == 0x7f }) {
+		return nil, configErr("vimeo: App.UserAgent (or AppName/AppVersion) holds a control character")
+	}
+	v := &Vimeo{app: app, api: api, accept: vimeoMediaType + ";version=" + version, version: ";version=" + version, ua: ua}
+	h := http.Header{"Accept": {v.accept}}
+	if ua != "" {
+		h["User-Agent"] = []string{ua}
+	}
+	v.ep = newEndpoint("vimeo", app, h, vimeoErrorShape, func(t *Token) { vimeoFinish(t, v.ep.clock.Now()) })
 	return v, nil
+}
+
+// vimeoMediaType is the range of Vimeo's own media types, in which its API
+// answers (developer.vimeo.com/api/common-formats).
+const vimeoMediaType = "application/vnd.vimeo.*+json"
+
+// vimeoUserAgent is the User-Agent of Vimeo requests: App.UserAgent, else
+// AppName/AppVersion (AppName alone without a version). An App naming
+// neither gets none: net/http then sends its own default, as it does for
+// every other request of the caller's client, and a User-Agent set by the
+// caller's own RoundTripper is not overridden. Vimeo requires none [I];
+// its SDKs send theirs to identify themselves, which only the App can do.
+func vimeoUserAgent(a App) string {
+	if a.UserAgent == "" && a.AppName == "" {
+		return ""
+	}
+	return strings.TrimSuffix(a.userAgent(), "/")
 }
 
 // Name returns "vimeo".
@@ -102,13 +132,19 @@ func (v *Vimeo) Config() *oauth2.Config {
 	}
 }
 
-// Owns reports whether u is on Vimeo's API host (scheme and host:port).
-func (v *Vimeo) Owns(u *url.URL) bool {
-	return u != nil && u.Scheme == v.api.Scheme && strings.EqualFold(u.Host, v.api.Host)
-}
+// Owns reports whether u is on Vimeo's API origin: scheme, host (in any
+// case) and port, the scheme's default port being the same as none.
+func (v *Vimeo) Owns(u *url.URL) bool { return sameOrigin(u, v.api) }
 
-// Authorize sets the bearer token and, unless the caller asked for a Vimeo
-// media type already, the versioned Accept header.
+// Authorize sets the bearer token, the versioned Accept header and, unless
+// the caller set one (even empty, which net/http reads as "send none"), the
+// App's User-Agent. A caller's Accept naming a Vimeo media type
+// (application/vnd.vimeo.*+json, application/vnd.vimeo.video+json, ...) is
+// kept, with ;version= added where it names none; a version it gives is
+// kept. Any other Accept (application/json, */*) is replaced: Vimeo answers
+// only in its own media types, and the version must ride on every request
+// so that Vimeo's changes do not break the caller
+// (developer.vimeo.com/api/common-formats).
 func (v *Vimeo) Authorize(r *http.Request, t *Token) error {
 	if t == nil || t.AccessToken == "" {
 		return configErr("vimeo: no access token")
@@ -121,16 +157,131 @@ func (v *Vimeo) keepsURL() {}
 func (v *Vimeo) credential(t *Token) string { return "Bearer " + t.AccessToken }
 
 func (v *Vimeo) authorizeWith(r *http.Request, _ *Token, cred string) error {
-	// Both values share one allocation; the three-index slices keep an
-	// append to one from writing into the other.
-	vals := make([]string, 2)
+	versioned, named := v.versionAccept(r.Header["Accept"])
+	addUA := false
+	if v.ua != "" {
+		_, set := r.Header["User-Agent"]
+		addUA = !set
+	}
+	// The values set here share one allocation; the three-index slices keep
+	// an append to one from writing into another.
+	n := 1
+	if !named {
+		n++
+	}
+	if addUA {
+		n++
+	}
+	vals := make([]string, n)
 	vals[0] = cred
 	r.Header["Authorization"] = vals[0:1:1]
-	if !strings.Contains(r.Header.Get("Accept"), "vnd.vimeo") {
-		vals[1] = v.accept
-		r.Header["Accept"] = vals[1:2:2]
+	i := 1
+	switch {
+	case versioned != nil:
+		r.Header["Accept"] = versioned
+	case !named:
+		vals[i] = v.accept
+		r.Header["Accept"] = vals[i : i+1 : i+1]
+		i++
+	}
+	if addUA {
+		vals[i] = v.ua
+		r.Header["User-Agent"] = vals[i : i+1 : i+1]
 	}
 	return nil
+}
+
+// versionAccept reads a request's Accept values: named reports whether one
+// names a Vimeo media type, and versioned, when not nil, is a copy of
+// values with ;version= added to each Vimeo media type that has none. It
+// allocates only when a version is added.
+func (v *Vimeo) versionAccept(values []string) (versioned []string, named bool) {
+	for i, val := range values {
+		n, missing := vimeoAcceptNeeds(val)
+		named = named || n
+		if !missing {
+			continue
+		}
+		if versioned == nil {
+			versioned = make([]string, len(values))
+			copy(versioned, values)
+		}
+		versioned[i] = v.addVersion(val)
+	}
+	return versioned, named
+}
+
+// vimeoAcceptNeeds reports whether the Accept value val names a Vimeo media
+// type, and whether one of those lacks a version parameter. Media types and
+// parameter names are case-insensitive (RFC 9110 §8.3.1, §5.6.6).
+func vimeoAcceptNeeds(val string) (named, missing bool) {
+	for el := range strings.SplitSeq(val, ",") {
+		mt, params, _ := strings.Cut(el, ";")
+		if !isVimeoMediaType(mt) {
+			continue
+		}
+		named = true
+		if !hasMediaParam(params, "version") {
+			missing = true
+		}
+	}
+	return named, missing
+}
+
+func isVimeoMediaType(mt string) bool {
+	const prefix = "application/vnd.vimeo."
+	mt = strings.TrimSpace(mt)
+	return len(mt) > len(prefix) && strings.EqualFold(mt[:len(prefix)], prefix)
+}
+
+// hasMediaParam reports whether the ';'-separated media-type parameters
+// name key.
+func hasMediaParam(params, key string) bool {
+	for p := range strings.SplitSeq(params, ";") {
+		k, _, _ := strings.Cut(p, "=")
+		if strings.EqualFold(strings.TrimSpace(k), key) {
+			return true
+		}
+	}
+	return false
+}
+
+// addVersion adds ;version= to each Vimeo media type of the Accept value
+// val that has none, before its q parameter if any: q ends a media range's
+// own parameters (RFC 9110 §12.5.1).
+func (v *Vimeo) addVersion(val string) string {
+	if strings.EqualFold(val, vimeoMediaType) {
+		return v.accept // the common case, without building a string
+	}
+	var b strings.Builder
+	first := true
+	for el := range strings.SplitSeq(val, ",") {
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		mt, params, _ := strings.Cut(el, ";")
+		if !isVimeoMediaType(mt) || hasMediaParam(params, "version") {
+			b.WriteString(el)
+			continue
+		}
+		at := len(el)
+		for i := len(mt); i < len(el); i++ {
+			if el[i] != ';' {
+				continue
+			}
+			k, _, _ := strings.Cut(el[i+1:], "=")
+			if strings.EqualFold(strings.TrimSpace(k), "q") {
+				at = i
+				break
+			}
+		}
+		head := strings.TrimRight(el[:at], " \t")
+		b.WriteString(head)
+		b.WriteString(v.version)
+		b.WriteString(el[len(head):])
+	}
+	return b.String()
 }
 
 // Verdict reads a Vimeo API response. A 401 with WWW-Authenticate:
@@ -156,16 +307,28 @@ func (v *Vimeo) Verdict(resp *http.Response) Verdict {
 	return VerdictOK
 }
 
-// peekBody reads up to n bytes of resp.Body and puts them back.
+// peekBody reads up to n bytes of resp.Body and puts them back (inside
+// the Transport's rejectedBody mark, when there is one). A body already
+// read or closed gives what is left: nothing.
 func peekBody(resp *http.Response, n int64) []byte {
 	if resp.Body == nil || resp.Body == http.NoBody {
 		return nil
 	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, n))
-	resp.Body = struct {
+	rb, marked := resp.Body.(*rejectedBody)
+	inner := resp.Body
+	if marked {
+		inner = rb.ReadCloser
+	}
+	b, _ := io.ReadAll(io.LimitReader(inner, n))
+	again := struct {
 		io.Reader
 		io.Closer
-	}{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
+	}{io.MultiReader(bytes.NewReader(b), inner), inner}
+	if marked {
+		rb.ReadCloser = again
+	} else {
+		resp.Body = again
+	}
 	return b
 }
 
@@ -240,10 +403,16 @@ func vimeoFinish(t *Token, now time.Time) {
 // vimeoSentinel refines the generic mapping with Vimeo's numeric codes.
 func (v *Vimeo) refine(e *Error) *Error {
 	switch e.Code {
-	case "8000", "8002", "8003", "2300", "2302":
-		e.Err = ErrReauthRequired
+	case "8000", "8003", "2300", "2302":
+		e.Err = ErrReauthRequired // the token is invalid, malformed or gone
+	case "8002":
+		// A user endpoint called with an app token: the token is fine for
+		// what app tokens do, and must not be thrown away.
+		e.Err = ErrUserTokenRequired
 	case "8001":
 		e.Err = ErrInvalidClient
+	case "3200":
+		e.Err = ErrForbidden // permission denied (403)
 	}
 	return e
 }
@@ -279,11 +448,39 @@ func scopeParam(s []string) string {
 func (v *Vimeo) ClientCredentials(scopes ...string) *Source {
 	sc := scopeParam(v.app.scopes(scopes))
 	s := newSource("vimeo", v.app.Clock, nil, func(ctx context.Context, _ *Token) (*Token, error) {
-		return v.call(ctx, "client_credentials", "/oauth/authorize/client",
+		tok, err := v.call(ctx, "client_credentials", "/oauth/authorize/client",
 			url.Values{"grant_type": {"client_credentials"}, "scope": {sc}})
+		if err == nil {
+			v.checkScopes("client_credentials", strings.Fields(sc), tok)
+		}
+		return tok, err
 	})
 	s.revoker = v.Revoke
 	return s
+}
+
+// checkScopes warns through App.Logger when Vimeo granted fewer scopes than
+// were asked for — the granted list may differ from the requested one, and
+// a client-credentials token is public-only whatever is asked — since such
+// a token fails only at the first request that needs a missing scope, with
+// a 403. Token.RequireScopes gives the same answer as an error. A response
+// without scope granted what was asked (RFC 6749 §5.1). Only scope names
+// are logged.
+func (v *Vimeo) checkScopes(grant string, requested []string, tok *Token) {
+	if v.app.Logger == nil || tok == nil || len(tok.Scopes) == 0 {
+		return
+	}
+	var missing []string
+	for _, sc := range requested {
+		if !tok.HasScope(sc) && !slices.Contains(missing, sc) {
+			missing = append(missing, sc)
+		}
+	}
+	if len(missing) > 0 {
+		v.app.warn("videoauth: vimeo granted fewer scopes than requested; requests needing the missing ones will fail",
+			"grant", grant, "missing", strings.Join(missing, " "),
+			"requested", strings.Join(requested, " "), "granted", strings.Join(tok.Scopes, " "))
+	}
 }
 
 // AuthRequest starts the authorization-code flow: the authorize URL on
@@ -331,7 +528,11 @@ func (v *Vimeo) Exchange(ctx context.Context, ar *AuthRequest, q url.Values) (*T
 	if ar.Verifier != "" {
 		form.Set("code_verifier", ar.Verifier)
 	}
-	return v.call(ctx, "exchange", "/oauth/access_token", form)
+	tok, err := v.call(ctx, "exchange", "/oauth/access_token", form)
+	if err == nil {
+		v.checkScopes("exchange", ar.Scopes, tok)
+	}
+	return tok, err
 }
 
 // ImplicitToken reads the token from the implicit grant's redirect fragment
@@ -354,7 +555,11 @@ func (v *Vimeo) ImplicitToken(ar *AuthRequest, fragment string) (*Token, error) 
 	if err := ar.callbackError(q); err != nil {
 		return nil, err
 	}
-	return parseFragmentToken(q, v.Name(), v.ep.clock.Now())
+	tok, err := parseFragmentToken(q, v.Name(), v.ep.clock.Now())
+	if err == nil {
+		v.checkScopes("implicit", ar.Scopes, tok)
+	}
+	return tok, err
 }
 
 // parseFragmentToken applies the token-response rules to fragment values.
@@ -386,8 +591,16 @@ func parseFragmentToken(q url.Values, provider string, now time.Time) (*Token, e
 // not RFC 8628: Basic client auth, its own grant type, the user_code sent
 // back with every poll. The poll always goes to api.vimeo.com, never to the
 // authorize_link the response names, so client credentials cannot be sent
-// elsewhere.
+// elsewhere. The activate_link shown to the user must be an https page on
+// vimeo.com, www.vimeo.com or api.vimeo.com, or on the host of App.APIURL
+// or App.WebURL (a fake's activation page); any other link gives an *Error
+// wrapping ErrBadVerificationURI (RFC 8628 §5.4).
 func (v *Vimeo) Device(ctx context.Context, scopes ...string) (*DeviceCode, error) {
+	web, err := baseURL(v.app.WebURL, VimeoURL)
+	if err != nil {
+		return nil, err
+	}
+	hosts := verificationHosts([]*url.URL{v.api, web}, "vimeo.com", "www.vimeo.com", "api.vimeo.com")
 	sc := scopeParam(v.app.scopes(scopes))
 	resp, err := v.ep.do(ctx, "device", &wire.Request{
 		URL: v.url("/oauth/device"), Style: wire.AuthBasicRaw, ClientID: v.app.ClientID, ClientSecret: v.app.ClientSecret,
@@ -417,6 +630,7 @@ func (v *Vimeo) Device(ctx context.Context, scopes ...string) (*DeviceCode, erro
 			if err != nil {
 				return nil, pollFail, err
 			}
+			v.checkScopes("device", strings.Fields(sc), tok)
 			return tok, pollDone, nil
 		}
 		e := v.refine(v.ep.errorFrom("device_poll", r.URL, resp))
@@ -424,6 +638,9 @@ func (v *Vimeo) Device(ctx context.Context, scopes ...string) (*DeviceCode, erro
 	}
 	dc := newDeviceCode("vimeo", v.app.Clock, time.Duration(dr.ExpiresIn)*time.Second, time.Duration(dr.Interval)*time.Second, poll)
 	dc.UserCode, dc.VerificationURI = dr.UserCode, dr.ActivateLink
+	if err := checkDeviceCode(dc, hosts); err != nil {
+		return nil, &Error{Provider: "vimeo", Op: "device", Status: resp.Status, Body: capBody(resp.Body), Err: err}
+	}
 	return dc, nil
 }
 

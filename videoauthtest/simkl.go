@@ -76,6 +76,8 @@ const (
 //     /oauth/pin, /oauth/pin/{user_code} on the API host, with Simkl's own
 //     error codes, codes burnt by any exchange attempt, one never-refreshed
 //     token per user, a case-sensitive PKCE method and the "new code" trap;
+//     a PKCE request without redirect_uri ends on a page showing the code
+//     (ShownCode), which is exchanged without redirect_uri;
 //   - AUTH V2 (V2ClientID): /oauth2/authorize (S256 only, iss on the
 //     redirect, error=access_denied on denial), /oauth2/token (form only,
 //     credentials in the body only; authorization_code, refresh_token and
@@ -113,6 +115,7 @@ type Simkl struct {
 	rateN    int
 	rateKind RateLimit
 	latency  time.Duration
+	verify   [2]string // SetVerificationURI: verification_uri, verification_uri_complete ("": the pages on WebURL)
 
 	v1Token   string // the user's V1 token ("same user, same token"); "" once revoked
 	v1Expires time.Time
@@ -127,6 +130,7 @@ type Simkl struct {
 	revocations, apiCalls, missingParams, killedUses        int
 	apiBodies                                               [][]byte
 	lastTokenForm, lastAuthorizeQuery                       url.Values
+	shownCode                                               string
 	lastRequestHeader                                       http.Header
 }
 
@@ -383,6 +387,32 @@ func (s *Simkl) SetLatency(d time.Duration) {
 	s.latency = d
 }
 
+// SetVerificationURI makes the PIN answers (/oauth/pin, and the new code a
+// poll may answer) name uri as their verification_uri and verification_url,
+// and the V2 device answers (/oauth2/device) name uri as verification_uri
+// and complete as verification_uri_complete, instead of the pages on
+// WebURL: a hostile or broken service (another host, a javascript: or data:
+// URI), for tests of what a client shows its user. "" restores the default
+// of each.
+func (s *Simkl) SetVerificationURI(uri, complete string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.verify = [2]string{uri, complete}
+}
+
+// verificationLocked returns the verification_uri and
+// verification_uri_complete to send for userCode. s.mu must be held.
+func (s *Simkl) verificationLocked(userCode string) (uri, complete string) {
+	uri, complete = s.verify[0], s.verify[1]
+	if uri == "" {
+		uri = s.WebURL + "/pin"
+	}
+	if complete == "" {
+		complete = s.WebURL + "/pin/" + userCode
+	}
+	return uri, complete
+}
+
 // IssueToken mints a user token without any OAuth flow. For V1 (v2 false) it
 // returns the user's V1 access token, the same one every flow returns, and
 // refresh "" (scopes are ignored: V1 tokens are always "public"). For V2 it
@@ -521,6 +551,15 @@ func (s *Simkl) LastAuthorizeQuery() url.Values {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return cloneValues(s.lastAuthorizeQuery)
+}
+
+// ShownCode returns the code the V1 consent page last showed the user, as
+// it does for a PKCE request without redirect_uri instead of redirecting:
+// the code a user would paste into the app. It is "" if there was none.
+func (s *Simkl) ShownCode() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shownCode
 }
 
 // LastRequestHeader returns a copy of the header of the most recent request
@@ -846,8 +885,10 @@ func (s *Simkl) v1Exchange(w http.ResponseWriter, r *http.Request, app simklApp,
 	switch {
 	case grant != "" && grant != simklGrantCode: // [I] V1 has no other grant; status and id not documented
 		simklV1Error(w, http.StatusBadRequest, "unsupported_grant_type", "Only authorization_code is supported.")
-	case grant == "" || codeStr == "" || id == "" || f.Get("redirect_uri") == "" || (secret == "" && verifier == ""):
-		// [I] redirect_uri is required: the fake's authorize always has one.
+	case grant == "" || codeStr == "" || id == "" || (f.Get("redirect_uri") == "" && verifier == "") || (secret == "" && verifier == ""):
+		// [C] redirect_uri is required with a secret; a PKCE exchange is
+		// code, client_id and code_verifier. [I] a code issued for a
+		// redirect_uri still needs it, identical (redirect_failed below).
 		simklV1Error(w, http.StatusForbidden, "empty_field", "A required field is empty.")
 	// [I] order of the checks: client, then code, then redirect, then PKCE.
 	case id != s.ClientID, secret != "" && secret != s.ClientSecret:
@@ -918,18 +959,20 @@ func (s *Simkl) pinStart(w http.ResponseWriter, app simklApp) {
 		return
 	}
 	s.mu.Lock()
-	userCode := s.newPINLocked(s.nowLocked())
+	answer := s.pinJSON(s.newPINLocked(s.nowLocked()))
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, simklJSON, s.pinJSON(userCode))
+	writeJSON(w, http.StatusOK, simklJSON, answer)
 }
 
+// pinJSON is the step-1 answer for userCode. s.mu must be held.
 func (s *Simkl) pinJSON(userCode string) simklPINJSON {
+	uri, _ := s.verificationLocked(userCode)
 	return simklPINJSON{
 		Result:          "OK",
 		DeviceCode:      "DEVICE_CODE", // [C] a literal placeholder
 		UserCode:        userCode,
-		VerificationURI: s.WebURL + "/pin",
-		VerificationURL: s.WebURL + "/pin",
+		VerificationURI: uri,
+		VerificationURL: uri,
 		ExpiresIn:       int(simklPINTTL / time.Second),
 		Interval:        int(simklPINInterval / time.Second),
 	}
@@ -1156,12 +1199,13 @@ func (s *Simkl) v2Device(w http.ResponseWriter, app simklApp, b simklBody) {
 		dev.userCode = simklUserCode(8) // [I] 8 characters, no dash
 	}
 	s.devices[deviceCode] = dev
+	uri, complete := s.verificationLocked(dev.userCode)
 	s.mu.Unlock()
 	simklToken(w, simklDeviceJSON{
 		DeviceCode:              deviceCode,
 		UserCode:                dev.userCode,
-		VerificationURI:         s.WebURL + "/pin",
-		VerificationURIComplete: s.WebURL + "/pin/" + dev.userCode,
+		VerificationURI:         uri,
+		VerificationURIComplete: complete,
 		ExpiresIn:               int(simklDeviceTTL / time.Second),
 		Interval:                int(simklDeviceStep / time.Second),
 	})
@@ -1467,6 +1511,11 @@ func simklRedirect(w http.ResponseWriter, redirect *url.URL, params string) {
 // DenyConsent, sends the user to "/") at once. Errors are 400 pages [I].
 func (s *Simkl) v1Authorize(w http.ResponseWriter, q url.Values, app simklApp, deny bool) {
 	redirect, err := url.Parse(q.Get("redirect_uri"))
+	// [C] redirect_uri may be left out only with PKCE by an app with no
+	// redirect URI registered: consent then ends on simkl.com, which shows
+	// the code for the user to paste. [I] the fake has no app settings: a
+	// request with a code_challenge and no redirect_uri is such an app's.
+	paste := q.Get("redirect_uri") == "" && q.Get("code_challenge") != ""
 	switch {
 	case app != simklV1: // [I] a V2 app on the V1 page
 		simklPage(w, http.StatusBadRequest, "This client_id is not an AUTH V1 app.")
@@ -1475,8 +1524,8 @@ func (s *Simkl) v1Authorize(w http.ResponseWriter, q url.Values, app simklApp, d
 		simklPage(w, http.StatusBadRequest, "response_type must be code.")
 		return
 	// [I] any absolute URI counts as registered; the fake has no app
-	// settings, and no paste-the-code page for apps without one.
-	case err != nil || !redirect.IsAbs():
+	// settings. [C] without PKCE (confidential clients) one is required.
+	case !paste && (err != nil || !redirect.IsAbs()):
 		simklPage(w, http.StatusBadRequest, "redirect_uri is required.")
 		return
 	}
@@ -1499,7 +1548,14 @@ func (s *Simkl) v1Authorize(w http.ResponseWriter, q url.Values, app simklApp, d
 	now := s.nowLocked()
 	makeRoom(s.codes, func(c *simklCode) bool { return !now.Before(c.expires) }, nil)
 	s.codes[code] = &simklCode{redirectURI: q.Get("redirect_uri"), challenge: challenge, method: method, expires: now.Add(simklCodeTTL)}
+	if paste {
+		s.shownCode = code
+	}
 	s.mu.Unlock()
+	if paste { // [C] the code is shown; [I] the wording, and state is not shown
+		simklPage(w, http.StatusOK, "Copy this code into the app: "+code)
+		return
+	}
 	params := "code=" + code
 	if st := q.Get("state"); st != "" { // [C] state is optional, echoed if sent
 		params += "&state=" + url.QueryEscape(st)

@@ -1347,3 +1347,98 @@ func TestSimklWithholdScope(t *testing.T) {
 	s.WithholdScope("")
 	require.Equal(t, simklScopeRead+" "+simklScopeWrite, s.withholdLocked(simklScopeRead+" "+simklScopeWrite))
 }
+
+// Simkl V1 with PKCE and no redirect_uri (an app with none registered):
+// consent ends on simkl.com, which shows the code; the exchange is code,
+// client_id and code_verifier, without redirect_uri.
+func TestSimklV1PasteCode(t *testing.T) {
+	pasteQuery := func() url.Values {
+		return url.Values{"response_type": {"code"}, "state": {"st"},
+			"code_challenge": {skChallenge(skVerifier)}, "code_challenge_method": {"S256"}}
+	}
+	exchange := func(t *testing.T, s *Simkl, code string, extra url.Values) skReply {
+		t.Helper()
+		f := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {skVerifier}}
+		for k, vs := range extra {
+			f[k] = vs
+		}
+		return skV1Exchange(t, s, f, s.ClientID, "", false, false)
+	}
+	t.Run("the page shows the code, exchanged without redirect_uri", func(t *testing.T) {
+		s := newSimklFake(t)
+		require.Empty(t, s.ShownCode())
+		r := skV1Authorize(t, s, pasteQuery())
+		require.Equal(t, http.StatusOK, r.status, string(r.body))
+		require.Empty(t, r.header.Get("Location"), "no redirect")
+		require.Equal(t, "text/html; charset=utf-8", r.header.Get("Content-Type"))
+		code := s.ShownCode()
+		require.Regexp(t, `^[0-9a-f]{32}$`, code)
+		require.Contains(t, string(r.body), code)
+
+		tr := exchange(t, s, code, nil)
+		require.Equal(t, http.StatusOK, tr.status, string(tr.body))
+		require.NotEmpty(t, tr.json(t)["access_token"])
+		require.NotContains(t, s.LastTokenForm(), "redirect_uri")
+		exchange(t, s, code, nil).requireErr(t, 401, "grant_error") // single use
+		require.Equal(t, 2, s.Exchanges())
+		require.Zero(t, s.MissingParams())
+	})
+	t.Run("each consent shows a new code", func(t *testing.T) {
+		s := newSimklFake(t)
+		skV1Authorize(t, s, pasteQuery())
+		first := s.ShownCode()
+		skV1Authorize(t, s, pasteQuery())
+		require.NotEqual(t, first, s.ShownCode())
+	})
+	t.Run("a redirect_uri the code was not issued for is refused", func(t *testing.T) {
+		s := newSimklFake(t)
+		skV1Authorize(t, s, pasteQuery())
+		exchange(t, s, s.ShownCode(), url.Values{"redirect_uri": {skRedirect}}).requireErr(t, 403, "redirect_failed")
+	})
+	t.Run("a code issued for a redirect_uri still needs it", func(t *testing.T) {
+		s := newSimklFake(t)
+		code := skV1Code(t, s, url.Values{"code_challenge": {skChallenge(skVerifier)}, "code_challenge_method": {"S256"}})
+		exchange(t, s, code, nil).requireErr(t, 403, "redirect_failed")
+	})
+	t.Run("the verifier must match", func(t *testing.T) {
+		s := newSimklFake(t)
+		skV1Authorize(t, s, pasteQuery())
+		f := url.Values{"grant_type": {"authorization_code"}, "code": {s.ShownCode()}, "code_verifier": {strings.Repeat("x", 43)}}
+		skV1Exchange(t, s, f, s.ClientID, "", false, false).requireErr(t, 401, "secret_error")
+	})
+	t.Run("a secret without redirect_uri is an empty field", func(t *testing.T) {
+		s := newSimklFake(t)
+		skV1Authorize(t, s, pasteQuery())
+		f := url.Values{"grant_type": {"authorization_code"}, "code": {s.ShownCode()}}
+		skV1Exchange(t, s, f, s.ClientID, s.ClientSecret, false, false).requireErr(t, 403, "empty_field")
+	})
+	t.Run("without PKCE a redirect_uri is required", func(t *testing.T) {
+		s := newSimklFake(t)
+		q := pasteQuery()
+		q.Del("code_challenge")
+		q.Del("code_challenge_method")
+		require.Equal(t, http.StatusBadRequest, skV1Authorize(t, s, q).status)
+		require.Empty(t, s.ShownCode())
+	})
+	t.Run("denial still goes to the home page", func(t *testing.T) {
+		s := newSimklFake(t)
+		s.DenyConsent(true)
+		r := skV1Authorize(t, s, pasteQuery())
+		require.Equal(t, http.StatusFound, r.status)
+		require.Equal(t, s.WebURL+"/", r.header.Get("Location"))
+		require.Empty(t, s.ShownCode())
+	})
+}
+
+// Simkl V2 puts iss (RFC 9207), exactly once, on every redirect: approval
+// and denial.
+func TestSimklV2RedirectAlwaysCarriesIss(t *testing.T) {
+	s := newSimklFake(t)
+	loc := skV2Authorize(t, s, skV2Query("")).location(t)
+	require.NotEmpty(t, loc.Query().Get("code"))
+	require.Equal(t, []string{s.WebURL}, loc.Query()["iss"])
+	s.DenyConsent(true)
+	loc = skV2Authorize(t, s, skV2Query("")).location(t)
+	require.Equal(t, "access_denied", loc.Query().Get("error"))
+	require.Equal(t, []string{s.WebURL}, loc.Query()["iss"])
+}

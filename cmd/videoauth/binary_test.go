@@ -828,7 +828,7 @@ func TestBinaryHelp(t *testing.T) {
 	u := newBinaryUser(t)
 	r := u.mustRun(0, "--help")
 	for _, line := range []string{
-		"  2    usage error", "  3    configuration", "  4    sign-in needed", "  5    sign-in refused",
+		"  2    usage error", "  3    configuration", "  4    sign-in needed", "  5    refused",
 		"  6    timed out", "  130  interrupted",
 	} {
 		assert.Contains(t, r.stdout, "\n"+line, "the exit codes in --help")

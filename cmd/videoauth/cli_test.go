@@ -216,6 +216,21 @@ func TestSandboxScenarios(t *testing.T) {
 	t.Run("revoke", func(t *testing.T) {
 		e := newEnv(t)
 		require.Equal(t, exitOK, e.run(t, "", "--sandbox", "login", "simkl").code)
+		require.Equal(t, exitOK, e.run(t, "", "--sandbox", "login", "vimeo").code)
+		// A revoked Vimeo grant: Vimeo answers 401 invalid_token, a dead
+		// grant (exit 4), not a failure worth retrying (exit 1).
+		for _, args := range [][]string{{"verify", "vimeo"}, {"curl", "vimeo", "/me"}} {
+			r := e.run(t, "", append([]string{"--sandbox", "--sandbox-scenario", "revoke"}, args...)...)
+			assert.Equal(t, exitSignIn, r.code, r.err)
+			assert.Contains(t, r.err, "the stored vimeo grant is no longer valid")
+		}
+		// An app token on a user endpoint (Vimeo's 8002): the grant is not
+		// dead, and the tool says so.
+		require.Equal(t, exitOK, e.run(t, "", "--sandbox", "login", "vimeo", "--client").code)
+		r := e.run(t, "", "--sandbox", "curl", "vimeo", "/me")
+		assert.Equal(t, exitSignIn, r.code, r.err)
+		assert.Contains(t, r.err, "the stored grant is an app token (which is still valid)")
+		assert.NotContains(t, r.err, "no longer valid")
 		for _, args := range [][]string{{"curl", "simkl", "/users/settings"}, {"verify", "simkl"}} {
 			ok := e.run(t, "", append([]string{"--sandbox"}, args...)...)
 			require.Equal(t, exitOK, ok.code, ok.err)

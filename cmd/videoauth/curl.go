@@ -95,7 +95,7 @@ func (c *cli) curl(ctx context.Context, name, target string, o curlOptions) erro
 		dumpResponse(c.err, resp)
 	}
 	apiErr := videoauth.CheckResponse(s.provider(), resp)
-	if errors.Is(apiErr, videoauth.ErrReauthRequired) {
+	if errors.Is(apiErr, videoauth.ErrReauthRequired) || errors.Is(apiErr, videoauth.ErrUserTokenRequired) {
 		_ = c.copyBody(resp, o) // the sign-in error is the one to report
 		return explain(name, apiErr)
 	}

@@ -36,7 +36,7 @@ var exitCodeTable = []struct {
 	{exitUsage, "usage error: unknown service, flag or argument, or a flow the service lacks"},
 	{exitConfig, "configuration: client id or secret missing or rejected"},
 	{exitSignIn, "sign-in needed: not signed in, grant revoked or expired"},
-	{exitDenied, "sign-in refused: consent denied, wrong username or password"},
+	{exitDenied, "refused: consent denied, wrong username or password, or the request forbidden (scope or permission)"},
 	{exitExpired, "timed out: the device/PIN code or the browser sign-in expired"},
 	{exitBinding, "API URL changed: the stored grant was minted for another API URL than the one configured now"},
 	{exitHTTP, "curl --fail: the API answered an HTTP error"},
@@ -110,6 +110,21 @@ func explain(service string, err error) *cliError {
 	case errors.Is(err, videoauth.ErrReauthRequired):
 		return &cliError{code: exitSignIn, err: err, msg: "the stored " + service + " grant is no longer valid (revoked, expired or deleted)",
 			hint: "Sign in again: `" + login + "`."}
+	case errors.Is(err, videoauth.ErrUserTokenRequired):
+		return &cliError{code: exitSignIn, err: err, msg: "this " + service + " endpoint acts for a user, and the stored grant is an app token (which is still valid)",
+			hint: "Sign in as a user: `" + login + "`."}
+	case errors.Is(err, videoauth.ErrForbidden):
+		return &cliError{code: exitDenied, err: err, msg: service + " refused the request: the grant lacks a scope, or the user lacks the right",
+			hint: "Sign in again with the scope the request needs: `" + login + " --scopes …`."}
+	case errors.Is(err, videoauth.ErrAuthorizationFailed):
+		return &cliError{code: exitDenied, err: err, msg: service + " ended the sign-in with an error",
+			hint: "Nothing was stored. Run `" + login + "` again; if it keeps failing, check the app's settings at " + service + "."}
+	case errors.Is(err, videoauth.ErrInvalidScope):
+		return &cliError{code: exitConfig, err: err, msg: service + " refused the scopes asked for",
+			hint: "Check the scope names (`videoauth login --help`) and that your app may ask for them."}
+	case errors.Is(err, videoauth.ErrTokenExpired):
+		return &cliError{code: exitFailure, err: err, msg: service + " rejected the token; the next request gets a new one",
+			hint: "Try again."}
 	case errors.Is(err, videoauth.ErrNotStored):
 		return &cliError{code: exitSignIn, msg: "not signed in to " + service,
 			hint: "Sign in first: `" + login + "` (see `videoauth login --help`)."}
