@@ -365,16 +365,6 @@ func (r *faultRig) mustGet() int {
 	return status
 }
 
-func faultDo(c *http.Client, req *http.Request) (int, error) {
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	_, err = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, err
-}
-
 func faultVimeo(t *testing.T, apiProxy bool) *faultRig {
 	fake := videoauthtest.NewVimeo()
 	t.Cleanup(fake.Close)
