@@ -1,11 +1,11 @@
 package videoauth_test
 
-// Bad-input tables, end to end (SECURITY.md §5 items 11–17): every provider
-// flow that reads a token-endpoint answer is pointed at a loopback server that
-// answers its token path — and only that — with a hostile status, content
-// type and body. Every flow runs every shared row; the body of a row is built
-// from the flow's own good answer, so one table serves OAuth token responses
-// and Viki's v5 session answer alike.
+// Bad-input tables, end to end (docs/security.md, checklist items 11–17): every
+// provider flow that reads a token-endpoint answer is pointed at a loopback
+// server that answers its token path — and only that — with a hostile status,
+// content type and body. Every flow runs every shared row; the body of a row is
+// built from the flow's own good answer, so one table serves OAuth token
+// responses and Viki's v5 session answer alike.
 
 import (
 	"bytes"
@@ -160,7 +160,8 @@ func badAll(w badWant) func(*badFlow) badWant { return func(*badFlow) badWant { 
 func badCode(code string, status int) func(*badFlow) badWant {
 	return func(f *badFlow) badWant {
 		// An error member is an error whatever the status, also for a v5
-		// sign-in (whose documented failures are ≥ 400, PROVIDERS.md §3.4).
+		// sign-in (whose documented failures are ≥ 400,
+		// docs/viki.md#error-shapes).
 		return badWant{err: f.codes[code], code: code}
 	}
 }
@@ -290,7 +291,7 @@ func badRows() []badRow {
 			return f.good.with("error", `"invalid_grant"`).with("error_description", `"`+badSecret+`"`).bytes()
 		}, want: badCode("invalid_grant", 200)},
 
-		// Simkl V1's own token-endpoint codes (PROVIDERS.md §1.6).
+		// Simkl V1's own token-endpoint codes (docs/simkl.md#error-codes).
 		{name: "V1 401 grant_error", status: 401, only: badIsSimklV1, body: badErrBody("grant_error"), want: badAll(badWant{err: videoauth.ErrCodeUsed, code: "grant_error"})},
 		{name: "V1 200 grant_error", only: badIsSimklV1, body: badErrBody("grant_error"), want: badAll(badWant{err: videoauth.ErrCodeUsed, code: "grant_error"})},
 		{name: "V1 401 secret_error", status: 401, only: badIsSimklV1, body: badErrBody("secret_error"), want: badAll(badWant{err: videoauth.ErrInvalidClient, code: "secret_error"})},

@@ -16,9 +16,10 @@ import (
 	"github.com/videoauth/videoauth"
 )
 
-// SECURITY.md §5 item 22: each provider authenticates the client in one
-// explicit style, and sends the secret once. x/oauth2's AuthStyleAutoDetect
-// resends a rejected request with the secret in the other place; we never do.
+// docs/security.md, checklist item 22: each provider authenticates the client
+// in one explicit style, and sends the secret once. x/oauth2's
+// AuthStyleAutoDetect resends a rejected request with the secret in the other
+// place; we never do.
 func TestClientSecretSentOnceInTheProvidersStyle(t *testing.T) {
 	const secret = "caS3cret/+:&=" // characters that URL-escaping would change
 	ctx := context.Background()

@@ -56,8 +56,8 @@ func (c *dtClock) After(d time.Duration) <-chan time.Time {
 	return ch
 }
 
-// SECURITY.md §5 item 30, end to end: device polls that time out double the
-// interval and do not end the flow; Simkl V2 (RFC 8628) and Vimeo.
+// docs/security.md, checklist item 30, end to end: device polls that time out
+// double the interval and do not end the flow; Simkl V2 (RFC 8628) and Vimeo.
 func TestDevicePollTimeoutsDoubleTheIntervalAndDoNotAbort(t *testing.T) {
 	t.Run("vimeo", func(t *testing.T) {
 		fake := videoauthtest.NewVimeo()

@@ -68,5 +68,9 @@
 // verifier, secret or raw response body, whatever the caller's base
 // transport put in its error.
 //
+// The repository's docs/ directory describes each service's wire format and
+// quirks, with their public sources, and the security model with its test
+// checklist.
+//
 // Package videoauthtest has fake servers of the services for tests.
 package videoauth

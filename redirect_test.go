@@ -16,8 +16,8 @@ import (
 	"github.com/videoauth/videoauth"
 )
 
-// SECURITY.md §5 items 20 and 21, for every provider: a redirect from the
-// API to a host the provider does not own arrives there without any
+// docs/security.md, checklist items 20 and 21, for every provider: a redirect
+// from the API to a host the provider does not own arrives there without any
 // credential (Authorization header, access_token or token query parameter,
 // Viki signature or timestamp), a request the caller builds for such a host
 // gets none either, and no token endpoint follows a redirect.

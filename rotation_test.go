@@ -14,9 +14,9 @@ import (
 	"github.com/videoauth/videoauth"
 )
 
-// SECURITY.md §5 item 26 (the in-process half; the store re-read is the
-// Store's): a rotated refresh token reaches OnToken before any caller gets
-// the token, and an answer without refresh_token keeps the old one.
+// docs/security.md, checklist item 26 (the in-process half; the store re-read
+// is the Store's): a rotated refresh token reaches OnToken before any caller
+// gets the token, and an answer without refresh_token keeps the old one.
 func TestRefreshTokenRotationIsPersistedFirstAndKeptWhenOmitted(t *testing.T) {
 	for _, tc := range []struct {
 		name, answer, wantRefresh string

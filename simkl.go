@@ -15,7 +15,7 @@ import (
 	"github.com/videoauth/videoauth/internal/wire"
 )
 
-// Simkl's two hosts (PROVIDERS.md §1.1): consent pages on SimklWebURL,
+// Simkl's two hosts (docs/simkl.md#hosts): consent pages on SimklWebURL,
 // everything programmatic on SimklAPIURL. An authorize URL on the API host
 // is a 404, so this package builds consent URLs only from the web base and
 // token and API URLs only from the API base.
@@ -24,7 +24,7 @@ const (
 	SimklAPIURL = "https://api.simkl.com"
 )
 
-// Simkl V2 scopes (PROVIDERS.md §1.9). Without SimklScopeWrite a V2 token
+// Simkl V2 scopes (docs/simkl.md#scopes). Without SimklScopeWrite a V2 token
 // is read-only and fails only at the first write, with a 403.
 const (
 	SimklScopeRead  = "media:read"
@@ -39,7 +39,7 @@ type SimklGeneration int
 const (
 	// SimklV1 is the first generation: /oauth/* endpoints, five-year access
 	// tokens without refresh, the PIN flow, PKCE for public clients.
-	// Simkl retires it around April 2027 (PROVIDERS.md §1.0).
+	// Simkl retires it around April 2027 (docs/simkl.md#generations).
 	SimklV1 SimklGeneration = 1
 	// SimklV2 is the second generation (September 2026): /oauth2/*
 	// endpoints, 7-day access tokens with 180-day refresh tokens, scopes,
@@ -85,9 +85,9 @@ func SimklGenerationOf(t *Token) SimklGeneration {
 	return 0
 }
 
-// Simkl waits when it rate-limits without saying how long (PROVIDERS.md
-// §1.11): the write lock lasts 20 s [S]; for 429 and the 412 throttling
-// block the documented back-off starts at 1 s [I].
+// Simkl waits when it rate-limits without saying how long
+// (docs/simkl.md#rate-limits): the write lock lasts 20 s [S]; for 429 and the
+// 412 throttling block the documented back-off starts at 1 s [I].
 const (
 	simklWriteLockWait = 20 * time.Second
 	simklBackoffWait   = time.Second
@@ -241,7 +241,7 @@ func (s *Simkl) withParams(raw string) string {
 	return b.String()
 }
 
-// Verdict reads a Simkl API response (PROVIDERS.md §1.10). A 401
+// Verdict reads a Simkl API response (docs/simkl.md#error-codes). A 401
 // user_token_failed (or WWW-Authenticate invalid_token) means the token is
 // dead: for V2 it is Expired — refresh once and replay, and only a failed
 // refresh means a new sign-in [I]; for V1, which has no refresh, it means
@@ -263,8 +263,8 @@ func (s *Simkl) Verdict(resp *http.Response) Verdict {
 }
 
 // simklErrorShape reads Simkl's error bodies: the API envelope
-// {error, code, message} (PROVIDERS.md §1.10), V1's token errors {error}
-// (§1.6) and V2's RFC 6749 {error, error_description} (§1.7).
+// {error, code, message}, V1's token errors {error} and V2's RFC 6749
+// {error, error_description} (docs/simkl.md#error-shapes).
 func simklErrorShape(body []byte) (code, desc string) {
 	var e struct {
 		Error            string `json:"error"`
@@ -487,8 +487,9 @@ func (s *Simkl) ExchangeCode(ctx context.Context, ar *AuthRequest, code string) 
 }
 
 // checkScopes warns through App.Logger when media:write was asked for but
-// not granted: such a token fails only at the first write (PROVIDERS.md
-// §1.9). Token.RequireScopes gives the same answer as an error.
+// not granted: such a token fails only at the first write
+// (docs/simkl.md#scopes). Token.RequireScopes gives the same answer as an
+// error.
 func (s *Simkl) checkScopes(requested []string, tok *Token) {
 	if s.gen != SimklV2 {
 		return
@@ -502,8 +503,8 @@ func (s *Simkl) checkScopes(requested []string, tok *Token) {
 	}
 }
 
-// PIN starts Simkl V1's PIN flow (GET /oauth/pin; PROVIDERS.md §1.4) for
-// TVs and command-line tools: no secret, no redirect. Show the user
+// PIN starts Simkl V1's PIN flow (GET /oauth/pin; docs/simkl.md#v1-pin-flow)
+// for TVs and command-line tools: no secret, no redirect. Show the user
 // VerificationURI and UserCode; Wait polls GET /oauth/pin/{user_code} on the
 // common engine. The response's device_code is a literal placeholder and is
 // ignored. When a poll answers with a new code, the old one is gone
@@ -572,8 +573,8 @@ func (s *Simkl) pinPollResult(pollURL string, resp *wire.Response) (*Token, poll
 	}
 	switch {
 	case len(p.DeviceCode) > 0:
-		// The trap of PROVIDERS.md §1.4: a gone or unknown code is answered
-		// with a brand-new code. Ours will never be approved.
+		// The trap of docs/simkl.md#v1-pin-flow: a gone or unknown code is
+		// answered with a brand-new code. Ours will never be approved.
 		return nil, pollFail, &Error{Provider: "simkl", Op: "pin_poll", Status: resp.Status, Code: "code_replaced",
 			Description: "the PIN code expired or was already used; Simkl issued a new one", Err: ErrExpiredCode}
 	case p.Result == "OK" && len(p.AccessToken) > 0:
@@ -617,13 +618,13 @@ func parseSimklPIN(body []byte) (*deviceAuth, error) {
 	return &pr, nil
 }
 
-// Device starts Simkl V2's device flow (RFC 8628; PROVIDERS.md §1.8):
-// POST /oauth2/device, then Wait polls /oauth2/token with the device_code
-// grant on the common engine (authorization_pending, slow_down +5 s,
-// back-off on network errors, access_denied and expired_token typed).
-// x/oauth2's DeviceAccessToken is not used: it reads the real clock, gives
-// up on the first network error where RFC 8628 §3.5 asks for back-off, and
-// truncates large bodies silently.
+// Device starts Simkl V2's device flow (RFC 8628;
+// docs/simkl.md#v2-device-flow): POST /oauth2/device, then Wait polls
+// /oauth2/token with the device_code grant on the common engine
+// (authorization_pending, slow_down +5 s, back-off on network errors,
+// access_denied and expired_token typed). x/oauth2's DeviceAccessToken is not
+// used: it reads the real clock, gives up on the first network error where
+// RFC 8628 §3.5 asks for back-off, and truncates large bodies silently.
 func (s *Simkl) Device(ctx context.Context, scopes ...string) (*DeviceCode, error) {
 	if s.gen != SimklV2 {
 		return nil, fmt.Errorf("%w: the device flow is Simkl V2's; V1 apps use PIN", ErrUnsupportedGrant)

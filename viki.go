@@ -16,9 +16,9 @@ import (
 	"github.com/videoauth/videoauth/internal/wire"
 )
 
-// VikiV3URL is the host of Viki's v3 API and its OAuth token endpoint. The
-// seed document shows http://viki.com; tokens and passwords never travel in
-// the clear here, so https is the default (PROVIDERS.md §3.1).
+// VikiV3URL is the host of Viki's v3 API and its OAuth token endpoint. Viki's
+// v3 auth page (dev.viki.com/v3/auth) shows http://viki.com; tokens and passwords never travel in
+// the clear here, so https is the default (docs/viki.md#hosts).
 const VikiV3URL = "https://viki.com"
 
 // vikiTokenLife is the lifetime of a v3 token when the answer has no
@@ -26,7 +26,7 @@ const VikiV3URL = "https://viki.com"
 const vikiTokenLife = 24 * time.Hour
 
 // Viki is Viki's v3 API (OAuth 2.0, deprecated and closed to new apps, still
-// used by existing ones; PROVIDERS.md §3.1): client credentials and the
+// used by existing ones; docs/viki.md#v3-oauth): client credentials and the
 // password grant (username and password, or a Facebook access token),
 // credentials sent in the form body, 24-hour tokens without refresh.
 //
@@ -99,7 +99,7 @@ func (v *Viki) Verdict(resp *http.Response) Verdict {
 // vikiErrorShape reads Viki's error bodies: v3 token errors {error,
 // error_description}, v3 API errors {message, status}, and v4/v5 errors
 // {error, vcode} where vcode (the code to branch on) may be missing
-// (PROVIDERS.md §3.1, §3.4).
+// (docs/viki.md#error-shapes).
 func vikiErrorShape(body []byte) (code, desc string) {
 	var e struct {
 		Error            string          `json:"error"`
@@ -151,8 +151,9 @@ func vikiRefine(e *Error) *Error {
 	return e
 }
 
-// finish reads the user id (user_id, else user.id; PROVIDERS.md §3.1 [I])
-// and gives the token Viki's documented 24 hours when expires_in is absent.
+// finish reads the user id (user_id, else user.id;
+// docs/viki.md#v3-password-grant [I]) and gives the token Viki's documented
+// 24 hours when expires_in is absent.
 func (v *Viki) finish(t *Token) {
 	if t.Expiry.IsZero() {
 		t.Expiry = v.ep.clock.Now().Add(vikiTokenLife)
@@ -243,9 +244,9 @@ func (c VikiCredentials) MarshalJSON() ([]byte, error) {
 }
 
 // Password signs a user in with the password grant: username and password,
-// or fb_access_token (PROVIDERS.md §3.1). The token carries the user id Viki
-// returns and expires after 24 hours. RFC 9700 §2.4 forbids this grant;
-// Viki v3 offers no other way to act for a user.
+// or fb_access_token (docs/viki.md#v3-password-grant). The token carries the
+// user id Viki returns and expires after 24 hours. RFC 9700 §2.4 forbids this
+// grant; Viki v3 offers no other way to act for a user.
 func (v *Viki) Password(ctx context.Context, c VikiCredentials) (*Token, error) {
 	if err := c.check(); err != nil {
 		return nil, err

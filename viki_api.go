@@ -26,7 +26,8 @@ const VikiAPIURL = "https://api.viki.io"
 // maxSignedBody caps a request body the signer reads to sign it.
 const maxSignedBody = 16 << 20
 
-// VikiSigning says where the v4/v5 signature travels (PROVIDERS.md §3.2).
+// VikiSigning says where the v4/v5 signature travels
+// (docs/viki.md#request-signing).
 type VikiSigning int
 
 const (
@@ -40,8 +41,8 @@ const (
 // VikiAPI is Viki's current API (v4/v5), which is not OAuth: every request
 // carries the app id and a timestamp and is signed with HMAC-SHA1 keyed by
 // the app secret, over the path and query (app and t appended) plus the
-// body (PROVIDERS.md §3.2). When Viki answers "stale timestamp", the signer
-// adopts the server's clock offset and retries once.
+// body (docs/viki.md#request-signing). When Viki answers "stale timestamp", the
+// signer adopts the server's clock offset and retries once.
 //
 // Users sign in with v5 sessions (POST /v5/sessions.json); the session
 // token travels in the token query parameter, under the signature. VikiAPI
@@ -127,7 +128,7 @@ func setParam(raw, name, value string) string {
 
 // Verdict reads a v4/v5 response: vcode 11 (or 7402) means the session
 // expired — sign in again and replay once. Viki may send such bodies with
-// any status ≥ 400 (PROVIDERS.md §3.4).
+// any status ≥ 400 (docs/viki.md#error-shapes).
 func (a *VikiAPI) Verdict(resp *http.Response) Verdict {
 	if resp.StatusCode < 400 {
 		return VerdictOK

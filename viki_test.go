@@ -366,7 +366,7 @@ func TestNewVikiRefusesBadConfig(t *testing.T) {
 	_, err := videoauth.NewViki(videoauth.App{ClientID: "x"})
 	require.ErrorIs(t, err, videoauth.ErrInvalidConfig)
 	_, err = videoauth.NewViki(videoauth.App{ClientID: "x", ClientSecret: "y", APIURL: "http://viki.com"})
-	require.ErrorIs(t, err, videoauth.ErrInsecureEndpoint, "plain http is refused even though the seed shows it")
+	require.ErrorIs(t, err, videoauth.ErrInsecureEndpoint, "plain http is refused even though Viki's v3 page shows it")
 	_, err = videoauth.NewVikiAPI(videoauth.App{ClientID: "x"}, videoauth.VikiSignQuery)
 	require.ErrorIs(t, err, videoauth.ErrInvalidConfig)
 	_, err = videoauth.NewVikiAPI(videoauth.App{ClientID: "x", ClientSecret: "y"}, 7)

@@ -21,15 +21,15 @@ import (
 )
 
 // VimeoURL is Vimeo's API host; OAuth pages and token endpoints live there
-// too (PROVIDERS.md §2.1).
+// too (docs/vimeo.md#hosts).
 const VimeoURL = "https://api.vimeo.com"
 
 // VimeoVersion is the API version requested in the Accept header when
-// App.APIVersion is empty (PROVIDERS.md §2.1: 3.4 is the current default).
+// App.APIVersion is empty (docs/vimeo.md#headers: 3.4 is the current default).
 const VimeoVersion = "3.4"
 
 // Vimeo scopes (developer.vimeo.com/api/authentication; email and stats from
-// Vimeo's OpenAPI security scheme, PROVIDERS.md §2.11).
+// Vimeo's OpenAPI security scheme, github.com/vimeo/openapi).
 const (
 	VimeoScopePublic     = "public"
 	VimeoScopePrivate    = "private"
@@ -116,7 +116,7 @@ func (v *Vimeo) url(p string) string { return v.api.String() + p }
 // Config returns the x/oauth2 configuration of Vimeo's code flow, with
 // AuthStyleInHeader set explicitly. (This library sends Vimeo's token
 // requests itself: x/oauth2 URL-escapes the Basic credentials, Vimeo's SDKs
-// do not — PROVIDERS.md §0.2.)
+// do not — docs/vimeo.md#client-authentication.)
 func (v *Vimeo) Config() *oauth2.Config {
 	return &oauth2.Config{
 		ClientID:     v.app.ClientID,
@@ -332,9 +332,10 @@ func peekBody(resp *http.Response, n int64) []byte {
 	return b
 }
 
-// vimeoErrorShape reads any of Vimeo's three error shapes (PROVIDERS.md
-// §2.8): {error, developer_message, error_code (number or string), link},
-// the token endpoints' {error, error_description}, and the legacy {error}.
+// vimeoErrorShape reads any of Vimeo's three error shapes
+// (docs/vimeo.md#error-shapes): {error, developer_message, error_code (number
+// or string), link}, the token endpoints' {error, error_description}, and the
+// legacy {error}.
 func vimeoErrorShape(body []byte) (code, desc string) {
 	var e struct {
 		Error            string          `json:"error"`
@@ -442,9 +443,10 @@ func scopeParam(s []string) string {
 }
 
 // ClientCredentials returns a Source of app-only tokens from
-// POST /oauth/authorize/client (PROVIDERS.md §2.2), minted lazily and
-// re-minted when Vimeo rejects one. Such tokens read public data only,
-// whatever scopes are asked for; scopes default to the App's, else "public".
+// POST /oauth/authorize/client (docs/vimeo.md#client-credentials), minted
+// lazily and re-minted when Vimeo rejects one. Such tokens read public data
+// only, whatever scopes are asked for; scopes default to the App's, else
+// "public".
 func (v *Vimeo) ClientCredentials(scopes ...string) *Source {
 	sc := scopeParam(v.app.scopes(scopes))
 	s := newSource("vimeo", v.app.Clock, nil, func(ctx context.Context, _ *Token) (*Token, error) {
@@ -586,9 +588,9 @@ func parseFragmentToken(q url.Values, provider string, now time.Time) (*Token, e
 }
 
 // Device starts Vimeo's device grant (POST /oauth/device, grant_type
-// device_grant; PROVIDERS.md §2.5) and returns the code to show. Wait polls
-// POST /oauth/device/authorize on the common engine. Vimeo's device flow is
-// not RFC 8628: Basic client auth, its own grant type, the user_code sent
+// device_grant; docs/vimeo.md#device-grant) and returns the code to show. Wait
+// polls POST /oauth/device/authorize on the common engine. Vimeo's device flow
+// is not RFC 8628: Basic client auth, its own grant type, the user_code sent
 // back with every poll. The poll always goes to api.vimeo.com, never to the
 // authorize_link the response names, so client credentials cannot be sent
 // elsewhere. The activate_link shown to the user must be an https page on

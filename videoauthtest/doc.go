@@ -1,7 +1,8 @@
 // Package videoauthtest provides fake servers of the video services, for
 // tests, in the manner of net/http/httptest: NewVimeo, NewSimkl and NewViki
 // each start local plain-HTTP servers that follow the wire format described
-// in the project's provider notes (PROVIDERS.md), quirks included.
+// in the project's provider notes (docs/vimeo.md, docs/simkl.md and
+// docs/viki.md in the repository's docs/ directory), quirks included.
 //
 //   - Vimeo: Basic client authentication over the raw client id and secret,
 //     the non-standard token paths (/oauth/authorize/client,

@@ -24,7 +24,7 @@ type RateLimit int
 
 const (
 	// RateLimit429 answers 429 {"error":"rate_limit","code":429} with
-	// Retry-After: 7, as Simkl does past 10 GET/s (PROVIDERS.md §1.11).
+	// Retry-After: 7, as Simkl does past 10 GET/s (docs/simkl.md#rate-limits).
 	RateLimit429 RateLimit = iota
 	// RateLimit412 answers 412 {"error":"client_id_failed","code":412,...},
 	// the throttling block Simkl starts past 1 POST/s: not a 429.
@@ -57,7 +57,7 @@ const (
 	simklGrantRefresh = "refresh_token"
 	simklGrantDevice  = "urn:ietf:params:oauth:grant-type:device_code"
 
-	// [C] captured envelope texts (PROVIDERS.md §1.9, §1.10).
+	// [C] captured envelope texts (docs/simkl.md#error-codes).
 	simklMsgClientID      = "Your client_id is wrong. Try another one"
 	simklMsgTokenRequired = "This client_id requires a user access token on every request"
 	simklMsgCodeInvalid   = "Authorization code is invalid, expired, or already used"
@@ -66,7 +66,7 @@ const (
 // Simkl is a fake of Simkl's two auth generations and of a few API routes,
 // served by two httptest.Servers: WebURL stands for https://simkl.com (the
 // browser consent pages) and APIURL for https://api.simkl.com (everything
-// programmatic). It follows PROVIDERS.md §1:
+// programmatic). It follows docs/simkl.md:
 //
 //   - every request must carry the query parameters client_id (or the
 //     simkl-api-key header), app-name and app-version, and a User-Agent
@@ -282,7 +282,7 @@ func (s *Simkl) DenyConsent(deny bool) {
 // WithholdScope makes later V2 consents (code and device) grant every
 // requested scope but scope, as when the user's consent drops it; "" grants
 // everything again. With media:write withheld a token comes back read-only,
-// which Simkl reports only in the granted scope (PROVIDERS.md §1.9).
+// which Simkl reports only in the granted scope (docs/simkl.md#scopes).
 func (s *Simkl) WithholdScope(scope string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

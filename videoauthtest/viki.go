@@ -21,7 +21,7 @@ import (
 const (
 	vikiJSON       = "application/json; charset=utf-8"
 	vikiV3TTL      = 24 * time.Hour      // [C] "Access tokens are valid for 24 hours"
-	vikiMaxSkew    = 60                  // [I] seconds; the real limit is unknown (PROVIDERS.md §3.6)
+	vikiMaxSkew    = 60                  // [I] seconds; the real limit is unknown (docs/viki.md#clock-skew)
 	vikiSessionTTL = 30 * 24 * time.Hour // [I] no source gives a session lifetime
 	vikiUserID     = "1u"                // [C] v5 style user id
 	vikiUserName   = "fan"               // [I]
@@ -50,7 +50,7 @@ const vikiReasonHeader = "X-Fake-Viki-Reason"
 
 // Viki is a fake of Viki's deprecated API v3 OAuth (POST /oauth/token and a
 // few /v3/ routes, on viki.com) and of the app-signed API v4/v5 (on
-// api.viki.io), both served by one httptest.Server, as PROVIDERS.md §3
+// api.viki.io), both served by one httptest.Server, as docs/viki.md
 // describes them. Create it with NewViki and stop it with Close.
 //
 // # v3 (OAuth 2.0)
@@ -573,7 +573,7 @@ func (v *Viki) v3(w http.ResponseWriter, r *http.Request) {
 	v.mu.Unlock()
 
 	if !ok {
-		vikiV3Err(w, status, "Not Authorized") // [C] seed: 403 Not Authorized
+		vikiV3Err(w, status, "Not Authorized") // [C] dev.viki.com/v3/auth: 403 Not Authorized
 		return
 	}
 	if r.Method != http.MethodGet {
@@ -587,7 +587,7 @@ func (v *Viki) v3(w http.ResponseWriter, r *http.Request) {
 	case p == "/v3/series.json":
 		writeJSON(w, http.StatusOK, vikiJSON, []vikiItem{{"201c", "Fake Series 201"}}) // [I] shape
 	case strings.HasPrefix(p, "/v3/users/") && strings.HasSuffix(p, ".json"):
-		// [I] the seed says v3 exposes no user data; this route exists to
+		// [I] dev.viki.com/v3/auth shows no v3 user data; this route exists to
 		// tell password-grant tokens from client tokens.
 		if !t.user {
 			vikiV3Err(w, http.StatusForbidden, "A user access token (password grant) is required")

@@ -42,7 +42,7 @@ const (
 	codeTTL        = 10 * time.Minute   // [I] RFC 6749 §4.1.2's recommended most; Vimeo's own is unpublished
 	deviceTTL      = 300 * time.Second  // [I] expires_in of a device code
 	deviceInterval = 5                  // [I] seconds between device polls
-	implicitTTL    = 3600 * time.Second // [C] seed: expires_in=3600 in the example
+	implicitTTL    = 3600 * time.Second // [C] developer.vimeo.com/api/authentication: expires_in=3600 in the example
 	maxTokenBody   = 1 << 20
 	maxAPIBody     = 32 << 20
 )
@@ -150,7 +150,8 @@ var (
 	fakeUser = userJSON{URI: "/users/4242", Name: "Fake User", Link: "https://vimeo.com/user4242"}
 	fakeApp  = appJSON{Name: "Fake App", URI: "/apps/1"}
 
-	// [S] captured 401 for a request without credentials (PROVIDERS.md §2.8).
+	// [S] captured 401 for a request without credentials
+	// (docs/vimeo.md#error-codes).
 	errNoCredentials = apiErrorJSON{Error: "Something strange occurred.", DeveloperMessage: "The app didn't receive the user's credentials.", ErrorCode: 8003}
 	// [C] 8000 "user access token is invalid".
 	errInvalidToken = apiErrorJSON{Error: "Something strange occurred.", DeveloperMessage: "The user access token is invalid.", ErrorCode: 8000}
@@ -533,9 +534,9 @@ func (v *Vimeo) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// [C] seed: the redirect_uri's own query is kept, its fragment dropped.
+	// [C] developer.vimeo.com/api/authentication: the redirect_uri's own query is kept, its fragment dropped.
 	redirect.Fragment, redirect.RawFragment = "", ""
-	scope := grantScopes(q.Get("scope"), "public private") // [C] seed: default "public" and "private"
+	scope := grantScopes(q.Get("scope"), "public private") // [C] developer.vimeo.com/api/authentication: default "public" and "private"
 	var params string
 	switch {
 	case deny: // [I] Vimeo's denial redirect is undocumented; RFC 6749 §4.1.2.1
@@ -548,7 +549,7 @@ func (v *Vimeo) authorize(w http.ResponseWriter, r *http.Request) {
 		v.codes[code] = authCode{redirectURI: q.Get("redirect_uri"), scope: scope, challenge: q.Get("code_challenge"), method: method, expires: now.Add(codeTTL)}
 		v.mu.Unlock()
 		params = "code=" + code + "&state=" + url.QueryEscape(state)
-	default: // implicit: [C] seed example, parameters in this order
+	default: // implicit: [C] developer.vimeo.com/api/authentication example, parameters in this order
 		access := v.mint(token{scope: scope, user: true, expires: v.clock().Add(implicitTTL)})
 		params = "access_token=" + access + "&token_type=bearer&scope=" + url.QueryEscape(scope) +
 			"&state=" + url.QueryEscape(state) + "&expires_in=" + strconv.Itoa(int(implicitTTL.Seconds()))

@@ -14,10 +14,11 @@ const maxShown = 64
 // movie list) or is not what the service documents. The answers:
 //
 //   - Vimeo GET /oauth/verify: the auth object, whose "user" has "uri"
-//     /users/<id> and "name" (PROVIDERS.md §2.7 [C]). The object also echoes
-//     the access token: only the user is decoded.
+//     /users/<id> and "name" (docs/vimeo.md#verification-and-revocation [C]).
+//     The object also echoes the access token: only the user is decoded.
 //   - Simkl GET /users/settings: "user" has "name", "account" has "id"
-//     [I] (PROVIDERS.md gives no shape; the fake serves this one).
+//     [I] (docs/simkl.md#open-questions: no shape documented; the fake
+//     serves this one).
 //   - Viki GET /v3/users/<id>.json: "id" and "username" [I].
 //
 // What the service sent is printed through shown: a name cannot carry
