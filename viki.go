@@ -16,9 +16,10 @@ import (
 	"github.com/videoauth/videoauth/internal/wire"
 )
 
-// VikiV3URL is the host of Viki's v3 API and its OAuth token endpoint. Viki's
-// v3 auth page (dev.viki.com/v3/auth) shows http://viki.com; tokens and passwords never travel in
-// the clear here, so https is the default (docs/viki.md#hosts).
+// VikiV3URL is the host of Viki's v3 API and its OAuth token endpoint.
+// Viki's v3 auth page (dev.viki.com/v3/auth) shows http://viki.com; tokens
+// and passwords never travel in the clear here, so https is the default
+// (docs/viki.md#hosts).
 const VikiV3URL = "https://viki.com"
 
 // vikiTokenLife is the lifetime of a v3 token when the answer has no
