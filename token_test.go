@@ -507,15 +507,7 @@ func TestAppRedaction(t *testing.T) {
 // App.Format through it), so every provider redacts itself.
 func TestProviderPrintingHidesClientSecret(t *testing.T) {
 	app := App{ClientID: "cid", ClientSecret: tokenTestSecret, AppName: "a", AppVersion: "1"}
-	vimeo, err := NewVimeo(app)
-	require.NoError(t, err)
-	simkl, err := NewSimkl(app, SimklV2)
-	require.NoError(t, err)
-	viki, err := NewViki(app)
-	require.NoError(t, err)
-	vikiAPI, err := NewVikiAPI(app, VikiSignQuery)
-	require.NoError(t, err)
-	for _, p := range []Provider{vimeo, simkl, viki, vikiAPI} {
+	for _, p := range testProviders(t, app) {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
 			tokenTestNoSecret(t, fmt.Sprintf(verb, p), tokenTestSecret)
 			tokenTestNoSecret(t, fmt.Sprintf(verb, &Transport{Provider: p}), tokenTestSecret)

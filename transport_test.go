@@ -332,15 +332,8 @@ func TestTransportBaseErrorsCarryNoCredential(t *testing.T) {
 		return &Token{Provider: p, AccessToken: access, TokenType: "Bearer", Expiry: time.Now().Add(time.Hour),
 			Meta: map[string]string{"simkl_auth": "v2"}}
 	}
-	app := App{ClientID: "cid", ClientSecret: "secret", APIURL: "http://127.0.0.1:1", AppName: "t", AppVersion: "1"}
-	vimeo, err := NewVimeo(app)
-	require.NoError(t, err)
-	simkl, err := NewSimkl(app, SimklV2)
-	require.NoError(t, err)
-	viki, err := NewViki(app)
-	require.NoError(t, err)
-	vikiAPI, err := NewVikiAPI(app, VikiSignQuery)
-	require.NoError(t, err)
+	ps := testProviders(t, App{ClientID: "cid", ClientSecret: "secret", APIURL: "http://127.0.0.1:1", AppName: "t", AppVersion: "1"})
+	vimeo, simkl, viki, vikiAPI := ps[0].(*Vimeo), ps[1].(*Simkl), ps[2].(*Viki), ps[3].(*VikiAPI)
 	for _, tc := range []struct {
 		p   Provider
 		src *Source
@@ -442,4 +435,19 @@ func (a *apiServer) seenAuth() []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return append([]string(nil), a.seen...)
+}
+
+// testProviders returns one provider of each kind on app: Vimeo, Simkl V2,
+// Viki (v3) and VikiAPI (query signing).
+func testProviders(t *testing.T, app App) []Provider {
+	t.Helper()
+	vimeo, err := NewVimeo(app)
+	require.NoError(t, err)
+	simkl, err := NewSimkl(app, SimklV2)
+	require.NoError(t, err)
+	viki, err := NewViki(app)
+	require.NoError(t, err)
+	vikiAPI, err := NewVikiAPI(app, VikiSignQuery)
+	require.NoError(t, err)
+	return []Provider{vimeo, simkl, viki, vikiAPI}
 }
