@@ -344,17 +344,36 @@ func sensitiveParamPattern() string {
 	return strings.Join(names, "|")
 }
 
-// redactText replaces token and the values of credential parameters in s.
+// credentialHeaderInText finds an Authorization value (Bearer or Basic
+// credentials) in free text.
+var credentialHeaderInText = regexp.MustCompile(`(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+`)
+
+// signatureInText finds what looks like a hex HMAC-SHA1 signature (Viki's
+// sig, or its signature header in a printed header map).
+var signatureInText = regexp.MustCompile(`\b[0-9a-fA-F]{40}\b`)
+
+// credentialInJSON finds "name":"value" members of credential-bearing
+// names in free text (Viki's v5 sign-in sends a JSON body).
+var credentialInJSON = regexp.MustCompile(`(?i)"(` + sensitiveParamPattern() + `)"\s*:\s*"(?:[^"\\]|\\.)*"`)
+
+// redactText replaces token and the values of credential parameters,
+// Authorization values and signatures in s.
 func redactText(s, token string) string {
 	if len(token) >= 4 {
 		s = strings.ReplaceAll(s, token, "REDACTED")
 	}
-	return credentialInText.ReplaceAllString(s, "${1}=REDACTED")
+	s = credentialInText.ReplaceAllString(s, "${1}=REDACTED")
+	s = credentialInJSON.ReplaceAllString(s, `"${1}":"REDACTED"`)
+	s = credentialHeaderInText.ReplaceAllString(s, "${1} REDACTED")
+	return signatureInText.ReplaceAllString(s, "REDACTED")
 }
 
 // transportError wraps a failure that happened before any response arrived.
+// The error's text is scrubbed too: the App's HTTP client may put the
+// request's form (client secret, password, refresh token) or its Basic
+// credentials in it.
 func transportError(provider, op string, u *url.URL, err error) error {
-	return &Error{Provider: provider, Op: op, URL: RedactURL(u), Err: redactErr(err)}
+	return &Error{Provider: provider, Op: op, URL: RedactURL(u), Err: scrubErr(err, "")}
 }
 
 // sentinelFor maps the answer of operation op — an RFC 6749 / RFC 8628

@@ -79,12 +79,13 @@ func TestPersistentRejectionMintsOncePerInterval(t *testing.T) {
 			tr := &videoauth.Transport{Provider: v, Source: v.ClientCredentials(), Base: api}
 			return setup{&http.Client{Transport: tr}, fake.URL + "/videos", func() int64 { return int64(fake.Mints()) }, clock}
 		}},
-		{"viki v3 app token, 403 not about the token", func(t *testing.T) setup {
+		{"viki v3 app token, 403 Not Authorized", func(t *testing.T) setup {
 			fake, v, clock := setupVikiClock(t)
-			// An app token on a user route: 403 "A user access token is
-			// required", which the Transport reads as an expired token.
-			c := videoauth.NewClient(v, v.ClientCredentials())
-			return setup{c, fake.URL + "/v3/users/1u.json", func() int64 { return int64(fake.Mints()) }, clock}
+			// Viki's expired-token answer for every token: a clock skew, or
+			// a wrong environment.
+			api := &rejectAPI{status: 403, body: `{"message":"Not Authorized","status":403}`}
+			tr := &videoauth.Transport{Provider: v, Source: v.ClientCredentials(), Base: api}
+			return setup{&http.Client{Transport: tr}, fake.URL + "/v3/movies.json", func() int64 { return int64(fake.Mints()) }, clock}
 		}},
 		{"viki v3 password grant, 403", func(t *testing.T) setup {
 			fake, v, clock := setupVikiClock(t)

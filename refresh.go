@@ -31,6 +31,9 @@ const (
 	// maxRejectShift caps how far repeated rejections of new tokens stretch
 	// the interval between replacements: RetryInterval × 2^5.
 	maxRejectShift = 5
+	// minLife is the least time a token that has not expired on arrival is
+	// used, whatever its lifetime.
+	minLife = time.Second
 	// maxHold bounds how long a refresh-ahead waits for requests still in
 	// flight with the token it replaces.
 	maxHold = 2 * time.Second
@@ -44,8 +47,9 @@ const (
 //   - Any number of concurrent callers that need a new token share one mint
 //     (single flight), each waiting with its own ctx.
 //   - A token stops being handed out a tenth of its lifetime (at most 10 s)
-//     before it expires, and is renewed in the background from the middle
-//     of its usable life on (at most RefreshAhead before that point), so
+//     before it expires — but is used for at least a second, whatever
+//     lifetime the service gave — and is renewed in the background from
+//     the middle of its usable life on (at most RefreshAhead before that point), so
 //     while the token endpoint answers within that half-life no caller waits
 //     on a renewal, whatever the lifetime. A background renewal first waits
 //     (at most 2 s, and never past the middle of what is left) for requests
@@ -56,18 +60,21 @@ const (
 //     Retry-After wins); the first retry after a success comes at a random
 //     point between half and the whole interval, so replicas that failed
 //     together do not probe in step.
-//   - A token rejected by the service is replaced once; if the replacement
-//     is rejected too within RetryInterval of its arrival, it is not
-//     replaced again: the rejection is returned (Invalidate reports false),
-//     so an API that keeps rejecting fresh tokens (a clock skew, a wrong
-//     environment) sees at most one mint per interval per grant, at any
-//     request rate; each further such rejection doubles the interval, up to
-//     32 times, until a request succeeds.
+//   - A token rejected by the service is replaced once. A token that
+//     arrives while the service has rejected one since its last success (a
+//     replacement, or a renewal of one) is not replaced if it is rejected
+//     within RetryInterval of its arrival: the rejection is returned
+//     (Invalidate reports false), so an API that keeps rejecting fresh
+//     tokens (a clock skew, a wrong environment) sees at most one mint per
+//     interval per grant, at any request rate; each further rejection
+//     doubles the interval, up to 32 times, until a request succeeds.
 //   - A renewal replaces only the token it set out to replace: a token given
 //     to SetToken, SaveToken or Revoke while it runs wins.
 //   - After the service revokes the grant, or Revoke, the source answers
-//     ErrReauthRequired without touching the network until SetToken gives
-//     it a new token.
+//     ErrReauthRequired without touching the network (Invalidate does not
+//     change that) until SetToken gives it a new token — or, with a Store,
+//     until a sibling's new sign-in is found there: a rejection this Source
+//     cannot answer with a mint first looks for one.
 //   - A Source a provider made holds only that provider's tokens: another
 //     service's token (Token.Provider), from SetToken, a constructor or the
 //     Store, is refused with ErrInvalidConfig and never sent or refreshed.
@@ -84,9 +91,14 @@ type Source struct {
 	// SetToken is not reported. It runs under the Source's lock and must not
 	// call back into the Source.
 	OnToken func(*Token)
-	// OnRevoked is called once when the service reports the grant revoked,
-	// or Revoke revokes it.
+	// OnRevoked is called once when the service reports the grant revoked
+	// (an API answer, or invalid_grant on a renewal), or Revoke revokes it.
 	OnRevoked func(*Token)
+	// OnStoreError is called, outside the Source's lock, when a new token
+	// could not be saved in Store or the store's lock was lost during its
+	// renewal. The token is used all the same (a Transport sends requests
+	// with it); Token's callers of that renewal also get the error.
+	OnStoreError func(error)
 	// Clock is the time source; nil is the real clock.
 	Clock Clock
 	// RefreshAhead is how long before a token stops being usable a
@@ -126,7 +138,7 @@ type Source struct {
 
 	cur     atomic.Pointer[entry]
 	aheadAt atomic.Int64 // unix nanos before which no refresh-ahead starts
-	rejects atomic.Int32 // new tokens rejected in a row: stretches the guard
+	rejects atomic.Int32 // rejections since the last success: guards new tokens, stretches the guard
 
 	mu     sync.Mutex
 	gen    uint64 // bumped by SetToken and Revoke: older renewals do not land
@@ -147,12 +159,12 @@ type mintFailure struct {
 // entry is one cached token and what the source knows of it.
 type entry struct {
 	tok     *Token
-	got     time.Time     // when the source received it
-	margin  time.Duration // how long before tok.Expiry it stops being handed out
-	dead    bool          // rejected by the service: do not hand out
-	revoked bool          // grant gone: ErrReauthRequired until SetToken
-	fresh   bool          // it replaced a rejected token: see Source.replace
-	err     error         // refused (another service's token): handed out instead
+	got     time.Time // when the source received it
+	until   time.Time // when it stops being handed out (zero: never)
+	dead    bool      // rejected by the service: do not hand out
+	revoked bool      // grant gone: ErrReauthRequired until SetToken
+	fresh   bool      // it replaced a rejected token: see Source.replace
+	err     error     // refused (another service's token): handed out instead
 
 	// inflight counts requests in flight with tok whose body cannot be
 	// replayed; a refresh-ahead waits for them (see Source.hold).
@@ -196,8 +208,18 @@ func newSource(provider string, clock Clock, tok *Token, mint MintFunc) *Source 
 // refused.
 func (s *Source) newEntry(tok *Token, now time.Time, fresh bool) *entry {
 	e := &entry{tok: tok, got: now, fresh: fresh}
-	if life := tok.Expiry.Sub(now); !tok.Expiry.IsZero() && life > 0 {
-		e.margin = min(expiryDelta, life/10)
+	if !tok.Expiry.IsZero() {
+		e.until = tok.Expiry
+		if life := tok.Expiry.Sub(now); life > 0 {
+			// A tenth of the lifetime, at most 10 s, before expiry; but a
+			// token is used for at least minLife, so a service that hands
+			// out absurd lifetimes (expires_in 0.001) cannot make the
+			// Source mint on every call.
+			e.until = tok.Expiry.Add(-min(expiryDelta, life/10))
+			if life < minLife {
+				e.until = now.Add(minLife)
+			}
+		}
 	}
 	if err := s.foreign(tok); err != nil {
 		e.err, e.dead = err, true
@@ -226,7 +248,7 @@ func orDefault(d, def time.Duration) time.Duration {
 // usable reports whether e's token may be handed out at now.
 func (e *entry) usable(now time.Time) bool {
 	return e != nil && !e.dead && e.tok.AccessToken != "" &&
-		(e.tok.Expiry.IsZero() || now.Before(e.tok.Expiry.Add(-e.margin)))
+		(e.tok.Expiry.IsZero() || now.Before(e.until))
 }
 
 // Token returns a usable token, minting one if there is none.
@@ -278,7 +300,7 @@ func (s *Source) inWindow(e *entry, now time.Time) bool {
 	if e.tok.Expiry.IsZero() {
 		return false
 	}
-	end := e.tok.Expiry.Add(-e.margin)
+	end := e.until
 	ahead := orDefault(s.RefreshAhead, DefaultRefreshAhead)
 	if half := end.Sub(e.got) / 2; ahead > half {
 		ahead = half
@@ -362,9 +384,6 @@ func (s *Source) start(ctx context.Context, e *entry, ahead bool) *flight {
 	if e != nil {
 		cur = e.tok
 	}
-	// A token that replaces one the service rejected is guarded: if it is
-	// rejected too, at once, the service is not rejecting its age.
-	rejected := e != nil && e.dead
 	go func() {
 		if ahead {
 			s.hold(e, f.hurry)
@@ -372,6 +391,8 @@ func (s *Source) start(ctx context.Context, e *entry, ahead bool) *flight {
 		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDefault(s.MintTimeout, DefaultMintTimeout))
 		tok, minted, err := s.obtain(mctx, cur)
 		cancel()
+		var storeErr error
+		var revokedTok *Token
 		s.mu.Lock()
 		now := s.clock().Now()
 		switch {
@@ -386,13 +407,21 @@ func (s *Source) start(ctx context.Context, e *entry, ahead bool) *flight {
 			if minted && s.OnToken != nil {
 				s.OnToken(tok)
 			}
-			f.e = s.newEntry(tok, now, rejected)
+			// A token that arrives while the service has rejected one since
+			// its last success is guarded: if it is rejected too, at once,
+			// the service is not rejecting its age (see replace). A renewal
+			// of a guarded token stays guarded.
+			f.e = s.newEntry(tok, now, s.rejects.Load() > 0)
 			s.cur.Store(f.e)
 			s.last, s.failures = nil, 0
 			s.aheadAt.Store(0) // the new token's window is its own
+			if err != nil {
+				storeErr = err
+			}
 		default:
 			if cur != nil && errors.Is(err, ErrReauthRequired) {
 				s.cur.Store(&entry{tok: cur, got: now, dead: true, revoked: true})
+				revokedTok = cur
 			}
 			s.failures++
 			s.last = &mintFailure{err: err, at: now, wait: s.retryWait(err)}
@@ -405,6 +434,12 @@ func (s *Source) start(ctx context.Context, e *entry, ahead bool) *flight {
 			s.flight = nil
 		}
 		s.mu.Unlock()
+		if storeErr != nil && s.OnStoreError != nil {
+			s.OnStoreError(storeErr)
+		}
+		if revokedTok != nil && s.OnRevoked != nil {
+			s.OnRevoked(revokedTok)
+		}
 		close(f.done)
 	}()
 	return f
@@ -426,7 +461,7 @@ func (s *Source) hold(e *entry, hurry <-chan struct{}) {
 	}
 	wait := maxHold
 	if !e.tok.Expiry.IsZero() {
-		wait = min(wait, e.tok.Expiry.Add(-e.margin).Sub(s.clock().Now())/2)
+		wait = min(wait, e.until.Sub(s.clock().Now())/2)
 	}
 	if wait <= 0 {
 		return
@@ -592,24 +627,36 @@ func (s *Source) retryWait(err error) time.Duration {
 // rejected request carried — and reports whether the next Token call will
 // get another token. If another caller already replaced it, nothing
 // happens, so N requests rejected together cause one mint, not N. A token
-// that itself replaced a rejected one and is rejected within RetryInterval
-// of its arrival is kept, and Invalidate reports false: the service rejects
-// fresh tokens, and minting again would flood it; see Source.
+// that arrived while the service was rejecting tokens, rejected within
+// RetryInterval of its arrival, is kept, and Invalidate reports false: the
+// service rejects fresh tokens, and minting again would flood it; see
+// Source. A revoked grant, or a refused token of another service, stays as
+// it is (false): Invalidate never brings either back.
 func (s *Source) Invalidate(stale *Token) bool {
 	e := s.cur.Load()
-	if e == nil || e.tok != stale {
+	switch {
+	case e == nil:
+		return true
+	case e.revoked || e.err != nil:
+		return false
+	case e.tok != stale:
 		return true
 	}
 	return s.replace(e)
 }
 
-// replace drops e after the service rejected its token, unless e is a
-// replacement younger than the guard interval (RetryInterval, doubled for
-// each new token rejected in a row): then it reports false and the
-// rejection stands.
+// replace drops e after the service rejected its token, unless e is
+// guarded (it arrived while the service was rejecting tokens) and younger
+// than the guard interval — RetryInterval, doubled for each further
+// rejection since the last success, up to 32 times: then it reports false
+// and the rejection stands. A revoked or refused entry is never replaced.
 func (s *Source) replace(e *entry) bool {
+	if e.revoked || e.err != nil {
+		return false
+	}
 	if e.fresh {
-		guard := orDefault(s.RetryInterval, DefaultRetryInterval) << min(s.rejects.Load(), maxRejectShift)
+		n := max(s.rejects.Load()-1, 0)
+		guard := orDefault(s.RetryInterval, DefaultRetryInterval) << min(n, maxRejectShift)
 		if s.clock().Now().Sub(e.got) < guard {
 			return s.cur.Load() != e
 		}
@@ -617,15 +664,37 @@ func (s *Source) replace(e *entry) bool {
 	for {
 		c := s.cur.Load()
 		if c != e {
-			return true // replaced or dropped by another caller already
+			return c == nil || !c.revoked && c.err == nil // replaced or dropped by another caller already
 		}
-		if s.cur.CompareAndSwap(e, &entry{tok: e.tok, got: e.got, margin: e.margin, dead: true}) {
-			if e.fresh {
-				s.rejects.Add(1)
-			}
+		if s.cur.CompareAndSwap(e, &entry{tok: e.tok, got: e.got, until: e.until, fresh: e.fresh, dead: true}) {
+			s.rejects.Add(1)
 			return true
 		}
 	}
+}
+
+// adoptStored looks in Store, after the service rejected e's token in a way
+// this Source cannot answer with a mint (a revoked grant, or no Mint), for
+// a usable token a sibling saved (a new sign-in), and puts it in e's place.
+// It returns the entry to use, or nil.
+func (s *Source) adoptStored(ctx context.Context, e *entry) *entry {
+	if s.Store == nil {
+		return nil
+	}
+	stored, err := s.load(ctx)
+	if err != nil || !s.adoptable(stored, e.tok) {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.cur.Load(); c != e && c.usable(s.clock().Now()) {
+		return c // another caller replaced it already
+	} else if c != e {
+		return nil
+	}
+	ne := s.newEntry(stored, s.clock().Now(), false)
+	s.cur.Store(ne)
+	return ne
 }
 
 // accepted records that the service took a request: repeated rejections
@@ -718,6 +787,12 @@ func (s *Source) Revoke(ctx context.Context) error {
 	if s.revoker == nil {
 		return errorf("this Source's provider offers no revocation: %w", ErrUnsupportedGrant)
 	}
+	// A renewal in flight is detached before the revocation, so it cannot
+	// land a token nobody will revoke.
+	s.mu.Lock()
+	s.gen++
+	s.flight = nil
+	s.mu.Unlock()
 	tok := s.Current()
 	if tok == nil && s.Store != nil {
 		var err error

@@ -55,6 +55,11 @@ type credentialer interface {
 // shares the caller's URL instead of copying it.
 type urlKeeper interface{ keepsURL() }
 
+// headerKeeper is implemented by providers whose Authorize never changes
+// the request's header (Viki v3's credential is in the query only), so the
+// Transport sends the caller's header instead of copying it.
+type headerKeeper interface{ keepsHeader() }
+
 // credCache is a credential and the token it was built from.
 type credCache struct {
 	tok      *Token
@@ -116,20 +121,29 @@ func (t *Transport) base() http.RoundTripper {
 // and it could not be replaced — and CheckResponse types it: a dead grant
 // as ErrReauthRequired, a token that will be replaced on the next request
 // as ErrTokenExpired, a failed replacement with the replacement's error.
+// One exception: when the replay after a rejection cannot be sent (the
+// network fails, the caller's ctx ends), that error is returned, since the
+// first answer was already drained to send it.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.Provider == nil || t.Source == nil {
 		closeBody(req)
 		return nil, errors.New("videoauth: Transport needs a Provider and a Source")
 	}
 	if !t.owned(req) {
-		return t.base().RoundTrip(req)
+		resp, err := t.base().RoundTrip(req)
+		if resp != nil && resp.Request == nil {
+			resp.Request = req // so a redirect it causes is known to come from elsewhere
+		}
+		return resp, err
 	}
 	ctx := req.Context()
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	// A request that cannot be replayed is counted in flight with its token
 	// before a refresh-ahead can start, so the refresh waits for it.
+	// A token that came with an error (a new token not saved) is used all
+	// the same: the error went to OnStoreError.
 	e, done, err := t.Source.acquireTracked(ctx, !replayable)
-	if err != nil {
+	if e == nil {
 		if done != nil {
 			done()
 		}
@@ -143,39 +157,46 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch t.Provider.Verdict(resp) {
-	case VerdictOK:
+	v := t.Provider.Verdict(resp)
+	if v == VerdictOK {
 		t.Source.accepted()
 		return resp, nil
-	case VerdictRevoked:
-		t.Source.revoke(e.tok)
-		return rejected(resp, ErrReauthRequired), nil
 	}
-	// VerdictExpired.
-	if t.Source.Mint == nil {
-		t.Source.revoke(e.tok) // cannot be replaced without the user
-		return rejected(resp, ErrReauthRequired), nil
-	}
-	if !t.Source.replace(e) || !replayable {
-		// A new token rejected at once is not replaced (the rejection is
-		// not about its age); a body that cannot be sent again is not
-		// replayed. Either way the next request may get a new token.
-		return rejected(resp, ErrTokenExpired), nil
-	}
-	e2, err := t.Source.acquire(ctx)
-	if err != nil {
-		if ctx.Err() != nil { // the caller gave up
-			drain(resp)
-			return nil, err
+	var e2 *entry
+	if v == VerdictRevoked || t.Source.Mint == nil {
+		// The grant is gone, or cannot be renewed without the user — unless
+		// a sibling saved a new sign-in in the store.
+		if e2 = t.Source.adoptStored(ctx, e); e2 == nil {
+			t.Source.revoke(e.tok)
+			return rejected(resp, ErrReauthRequired), nil
 		}
-		// The service answered; the caller gets its answer, and why the
-		// token could not be replaced.
-		return rejected(resp, err), nil
+	} else {
+		if !t.Source.replace(e) {
+			// A token that arrived while the service was rejecting tokens,
+			// rejected at once, is not replaced: the rejection is not about
+			// its age.
+			return rejected(resp, ErrTokenExpired), nil
+		}
+		if !replayable {
+			return rejected(resp, ErrTokenExpired), nil // the next request gets a new token
+		}
+		if e2, err = t.Source.acquire(ctx); e2 == nil {
+			if ctx.Err() != nil { // the caller gave up
+				drain(resp)
+				return nil, err
+			}
+			// The service answered; the caller gets its answer, and why the
+			// token could not be replaced.
+			return rejected(resp, err), nil
+		}
+	}
+	if !replayable {
+		return rejected(resp, ErrTokenExpired), nil // a sibling's token is there for the next request
 	}
 	var body io.ReadCloser
 	if req.Body != nil && req.Body != http.NoBody {
 		if body, err = req.GetBody(); err != nil {
-			return rejected(resp, errorf("cannot replay request body: %w", err)), nil
+			return rejected(resp, errorf("cannot replay request body (%v): %w", err, ErrTokenExpired)), nil
 		}
 	}
 	drain(resp)
@@ -198,18 +219,20 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // owned reports whether req may carry the provider's credential: its URL
 // and, for a request made to follow a redirect, every earlier URL of the
 // chain are the provider's. A redirect from elsewhere into the API host
-// does not get the credential (RFC 9700 §4.11).
+// does not get the credential (RFC 9700 §4.11); nor does one whose chain
+// cannot be followed back (a Response without its Request).
 func (t *Transport) owned(req *http.Request) bool {
-	for r := req; r != nil; {
+	for r := req; ; {
 		if !t.Provider.Owns(r.URL) {
 			return false
 		}
 		if r.Response == nil {
 			return true
 		}
-		r = r.Response.Request
+		if r = r.Response.Request; r == nil {
+			return false
+		}
 	}
-	return true
 }
 
 // rejectedBody marks the body of a response the Transport returns after
@@ -231,7 +254,8 @@ func rejected(resp *http.Response, why error) *http.Response {
 // it. The base transport closes body.
 func (t *Transport) send(req *http.Request, body io.ReadCloser, e *entry) (*http.Response, error) {
 	_, keepsURL := t.Provider.(urlKeeper)
-	r := cloneForCredential(req, !keepsURL)
+	_, keepsHeader := t.Provider.(headerKeeper)
+	r := cloneForCredential(req, !keepsURL, !keepsHeader)
 	r.Body = body
 	if err := t.authorize(r, e.tok); err != nil {
 		if body != nil {
@@ -291,15 +315,19 @@ func (t *Transport) checkProvider(tok *Token) error {
 
 // cloneForCredential copies what a provider's Authorize may change — the
 // URL (Viki puts the token in the query) when copyURL is set, and the header
-// — and shares the rest with req, as x/oauth2 does. It is lighter than req.Clone, which also
+// when copyHeader is set — and shares the rest with req, as x/oauth2 does. It is lighter than req.Clone, which also
 // copies the trailer, forms and transfer encodings, and leaves the header
 // room for the credential's headers (Simkl sets three) so adding it does not grow the map.
-func cloneForCredential(req *http.Request, copyURL bool) *http.Request {
+// A nil header becomes an empty one either way, as net/http's Transport refuses a nil one.
+func cloneForCredential(req *http.Request, copyURL, copyHeader bool) *http.Request {
 	r := new(http.Request)
 	*r = *req
 	if copyURL && req.URL != nil {
 		u := *req.URL
 		r.URL = &u
+	}
+	if !copyHeader && req.Header != nil {
+		return r
 	}
 	h := make(http.Header, len(req.Header)+3)
 	n := 0

@@ -296,12 +296,16 @@ func (v *Vimeo) Verdict(resp *http.Response) Verdict {
 	if resp.StatusCode != http.StatusUnauthorized {
 		return VerdictOK
 	}
-	if strings.Contains(resp.Header.Get("WWW-Authenticate"), `invalid_token`) {
-		return VerdictExpired
-	}
 	code, _ := vimeoErrorShape(peekBody(resp, 4<<10))
 	switch code {
+	case "8002":
+		// An app token on a user endpoint: the token is fine, whatever
+		// challenge comes with the answer; replacing it would not help.
+		return VerdictOK
 	case "8000", "8001", "8003":
+		return VerdictExpired
+	}
+	if strings.Contains(resp.Header.Get("WWW-Authenticate"), `invalid_token`) {
 		return VerdictExpired
 	}
 	return VerdictOK
