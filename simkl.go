@@ -105,6 +105,14 @@ type Simkl struct {
 	apiParams string // client_id, app-name, app-version, encoded
 	webParams string // app-name, app-version (x/oauth2 adds client_id)
 	ep        *endpoint
+
+	// What authorizeWith adds, built once: suffix[m] is "&k=v" for each
+	// parameter in the mask m of simklParamBit (client_id, app-name,
+	// app-version, in that order); ua and key are the User-Agent and
+	// simkl-api-key values, their len equal to their cap, so an append
+	// copies them and only the Transport's own clone shares them.
+	suffix  [8]string
+	ua, key []string
 }
 
 // NewSimkl returns the Simkl provider of generation gen for app.
@@ -138,6 +146,17 @@ func NewSimkl(app App, gen SimklGeneration) (*Simkl, error) {
 		apiParams: url.Values{"client_id": {app.ClientID}, "app-name": {app.AppName}, "app-version": {app.AppVersion}}.Encode(),
 		webParams: url.Values{"app-name": {app.AppName}, "app-version": {app.AppVersion}}.Encode(),
 	}
+	for m := range s.suffix {
+		var b strings.Builder
+		for i, kv := range [...][2]string{{"client_id", app.ClientID}, {"app-name", app.AppName}, {"app-version", app.AppVersion}} {
+			if m&(1<<i) != 0 {
+				b.WriteString("&" + kv[0] + "=" + url.QueryEscape(kv[1]))
+			}
+		}
+		s.suffix[m] = b.String()
+	}
+	s.ua = []string{app.userAgent()}
+	s.key = []string{app.ClientID}
 	s.ep = newEndpoint("simkl", app, http.Header{
 		"User-Agent":    {app.userAgent()},
 		"Simkl-Api-Key": {app.ClientID},
@@ -194,7 +213,10 @@ func (s *Simkl) Config() *oauth2.Config {
 
 // Owns reports whether u is on Simkl's API origin: scheme, host (in any
 // case) and port, the scheme's default port being the same as none.
-func (s *Simkl) Owns(u *url.URL) bool { return sameOrigin(u, s.api) }
+func (s *Simkl) Owns(u *url.URL) bool {
+	// The exact spelling of the base is the common case, and the same origin.
+	return u != nil && u.Host == s.api.Host && u.Scheme == s.api.Scheme || sameOrigin(u, s.api)
+}
 
 // Authorize sets the bearer token, adds whichever of client_id, app-name
 // and app-version the URL lacks, and sets User-Agent (unless the caller set
@@ -204,41 +226,86 @@ func (s *Simkl) Authorize(r *http.Request, t *Token) error {
 	if t == nil || t.AccessToken == "" {
 		return configErr("simkl: no access token")
 	}
-	return s.authorizeWith(r, t, s.credential(t))
+	return s.authorize(r, t, s.credential(t), false)
 }
 
 func (s *Simkl) credential(t *Token) string { return "Bearer " + t.AccessToken }
 
+// authorizeWith is Authorize for the Transport, on the clone it made: the
+// clone's header may share the provider's User-Agent and simkl-api-key
+// values, since nothing but the base transport, which must not modify the
+// request, ever sees it.
 func (s *Simkl) authorizeWith(r *http.Request, t *Token, cred string) error {
+	return s.authorize(r, t, cred, true)
+}
+
+// authorize attaches cred and the required parameters and headers to r.
+// With shared unset (a caller's own request) every value set is r's own.
+func (s *Simkl) authorize(r *http.Request, t *Token, cred string, shared bool) error {
 	if g := SimklGenerationOf(t); g != 0 && g != s.gen {
 		return configErr("simkl: a %s token cannot be used with the %s provider", g, s.gen)
 	}
-	r.Header["Authorization"] = []string{cred}
-	if r.Header.Get("User-Agent") == "" {
-		r.Header.Set("User-Agent", s.app.userAgent())
+	// The User-Agent is the App's unless the caller set a non-empty one
+	// (Header.Get's reading: the first value).
+	ua := r.Header["User-Agent"]
+	addUA := len(ua) == 0 || ua[0] == ""
+	if shared {
+		r.Header["Authorization"] = []string{cred}
+		if addUA {
+			r.Header["User-Agent"] = s.ua
+		}
+		r.Header["Simkl-Api-Key"] = s.key
+	} else {
+		// One allocation; the three-index slices keep an append to one
+		// value from writing into another.
+		vals := []string{cred, s.key[0], s.ua[0]}
+		r.Header["Authorization"] = vals[0:1:1]
+		r.Header["Simkl-Api-Key"] = vals[1:2:2]
+		if addUA {
+			r.Header["User-Agent"] = vals[2:3:3]
+		}
 	}
-	r.Header.Set("Simkl-Api-Key", s.app.ClientID)
 	r.URL.RawQuery = s.withParams(r.URL.RawQuery)
 	return nil
 }
 
 // withParams appends the required parameters raw lacks, leaving the
-// caller's own parameters as they are.
+// caller's own parameters as they are: one pass over raw, and one
+// allocation when something is missing.
 func (s *Simkl) withParams(raw string) string {
 	if raw == "" {
 		return s.apiParams
 	}
-	var b strings.Builder
-	b.WriteString(raw)
-	for _, kv := range [][2]string{{"client_id", s.app.ClientID}, {"app-name", s.app.AppName}, {"app-version", s.app.AppVersion}} {
-		if !hasParam(raw, kv[0]) {
-			b.WriteByte('&')
-			b.WriteString(kv[0])
-			b.WriteByte('=')
-			b.WriteString(url.QueryEscape(kv[1]))
-		}
+	missing := 7 // the bits of simklParamBit not seen yet
+	for rest, more := raw, true; more && missing != 0; {
+		var p string
+		p, rest, more = strings.Cut(rest, "&")
+		k, _, _ := strings.Cut(p, "=")
+		missing &^= simklParamBit(k)
 	}
-	return b.String()
+	return raw + s.suffix[missing]
+}
+
+// simklParamBit is the bit of the required parameter the query key k
+// names, once unescaped (0 for any other key, or one that does not
+// unescape).
+func simklParamBit(k string) int {
+	if queryKeyEscaped(k) {
+		uk, err := url.QueryUnescape(k)
+		if err != nil {
+			return 0
+		}
+		k = uk
+	}
+	switch k {
+	case "client_id":
+		return 1
+	case "app-name":
+		return 2
+	case "app-version":
+		return 4
+	}
+	return 0
 }
 
 // Verdict reads a Simkl API response (docs/simkl.md#error-codes). A 401

@@ -903,3 +903,127 @@ func parsedURL(t *testing.T, raw string) *url.URL {
 	require.NoError(t, err)
 	return u
 }
+
+// simklFixedBase answers every request with the same response, allocating
+// nothing, and keeps the last request it was given.
+type simklFixedBase struct {
+	resp *http.Response
+	last *http.Request
+}
+
+func (b *simklFixedBase) RoundTrip(r *http.Request) (*http.Response, error) {
+	b.last = r
+	return b.resp, nil
+}
+
+// Simkl's request path through the Transport, over a base that allocates
+// nothing (issue 16): the clone (request, URL, header map in two), the
+// Authorization value and the query with the parameters it lacks; a
+// caller's header adds one array for its values, and a query that has the
+// three parameters keeps its string. The User-Agent and simkl-api-key
+// values are the provider's, built once. Counts, not timings.
+func TestSimklRequestPathAllocs(t *testing.T) {
+	s, err := videoauth.NewSimkl(videoauth.App{ClientID: "cid", AppName: "my-app", AppVersion: "1.0"}, videoauth.SimklV2)
+	require.NoError(t, err)
+	tok := &videoauth.Token{Provider: "simkl", AccessToken: "simkl_at_tok", TokenType: "Bearer", RefreshToken: "simkl_rt",
+		Expiry: time.Now().Add(7 * 24 * time.Hour), Meta: map[string]string{"simkl_auth": "v2"}}
+	base := &simklFixedBase{resp: &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: http.NoBody}}
+	tr := &videoauth.Transport{Provider: s, Source: s.Source(tok), Base: base}
+	for _, tc := range []struct {
+		name, path string
+		header     http.Header
+		budget     float64
+	}{
+		{"query", "/sync/all-items/shows?extended=full", nil, 6},
+		{"no query", "/sync/all-items/shows", nil, 5},
+		{"caller's header", "/sync/all-items/shows?extended=full", http.Header{"Accept": {"application/json"}, "User-Agent": {"caller/2"}}, 7},
+		{"caller's parameters", "/sync/all-items/shows?app-version=1.0&client_id=cid&app-name=my-app", nil, 5},
+	} {
+		req, err := http.NewRequest(http.MethodGet, videoauth.SimklAPIURL+tc.path, nil)
+		require.NoError(t, err)
+		for k, vs := range tc.header {
+			req.Header[k] = vs
+		}
+		got := testing.AllocsPerRun(200, func() {
+			resp, err := tr.RoundTrip(req)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatal(err)
+			}
+		})
+		t.Logf("%s: %v allocs/op", tc.name, got)
+		require.LessOrEqual(t, got, tc.budget, tc.name)
+		require.Equal(t, "Bearer simkl_at_tok", base.last.Header.Get("Authorization"), tc.name)
+	}
+}
+
+// What the Transport sends is what Authorize makes of a copy of the
+// caller's request, byte for byte, for queries with and without the
+// parameters (spelled escaped, empty, without a value) and headers with and
+// without the caller's own; the caller's request is untouched; and a base
+// that appends to the values it was sent (Header.Add) changes neither the
+// next request nor anything else.
+func TestSimklTransportSendsWhatAuthorizeSets(t *testing.T) {
+	app := videoauth.App{ClientID: "c id+1", AppName: "my-app", AppVersion: "1.0 beta"}
+	s, err := videoauth.NewSimkl(app, videoauth.SimklV1)
+	require.NoError(t, err)
+	tok := &videoauth.Token{Provider: "simkl", AccessToken: "v1-token", TokenType: "Bearer", Meta: map[string]string{"simkl_auth": "v1"}}
+	queries := map[string]string{ // the caller's query: the one sent
+		"":                                      "app-name=my-app&app-version=1.0+beta&client_id=c+id%2B1",
+		"extended=full":                         "extended=full&client_id=c+id%2B1&app-name=my-app&app-version=1.0+beta",
+		"client_id=mine":                        "client_id=mine&app-name=my-app&app-version=1.0+beta",
+		"app-version=9&app-name=me":             "app-version=9&app-name=me&client_id=c+id%2B1",
+		"client_id&app-name=&app-version=x&y=1": "client_id&app-name=&app-version=x&y=1",
+		"a=1&&b=2&":                             "a=1&&b=2&&client_id=c+id%2B1&app-name=my-app&app-version=1.0+beta",
+		"app%2Dname=x&client%5Fid=y":            "app%2Dname=x&client%5Fid=y&app-version=1.0+beta",
+		"%zz=1&app+name=x":                      "%zz=1&app+name=x&client_id=c+id%2B1&app-name=my-app&app-version=1.0+beta",
+		"q=client_id&x=app-name":                "q=client_id&x=app-name&client_id=c+id%2B1&app-name=my-app&app-version=1.0+beta",
+	}
+	headers := []http.Header{
+		{},
+		{"User-Agent": {"caller/2"}, "X-Multi": {"a", "b"}},
+		{"User-Agent": {""}, "Authorization": {"Basic old"}, "Simkl-Api-Key": {"other"}},
+		{"User-Agent": {}, "Accept": {"application/json"}},
+	}
+	var sent []*http.Request
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		sent = append(sent, r)
+		c := r.Clone(r.Context())
+		for k := range r.Header {
+			r.Header.Add(k, "appended by the base") // a base must not; the next request must not see it
+		}
+		sent[len(sent)-1] = c
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+	})
+	tr := &videoauth.Transport{Provider: s, Source: s.Source(tok), Base: base}
+	for q, wantQuery := range queries {
+		for _, h := range headers {
+			for range 2 {
+				req, err := http.NewRequest(http.MethodGet, "https://api.simkl.com/sync/all-items?"+q, nil)
+				require.NoError(t, err)
+				req.URL.RawQuery = q
+				for k, vs := range h {
+					req.Header[k] = append([]string(nil), vs...)
+				}
+				callerURL, callerHeader := req.URL.String(), req.Header.Clone()
+				want := req.Clone(req.Context())
+				require.NoError(t, s.Authorize(want, tok))
+				resp, err := tr.RoundTrip(req)
+				require.NoError(t, err)
+				resp.Body.Close()
+				got := sent[len(sent)-1]
+				require.Equal(t, wantQuery, got.URL.RawQuery, "query %q", q)
+				require.Equal(t, want.URL.String(), got.URL.String(), "query %q", q)
+				require.Equal(t, want.Header, got.Header, "query %q, header %v", q, h)
+				require.Equal(t, "Bearer v1-token", got.Header.Get("Authorization"))
+				require.Equal(t, []string{"c id+1"}, got.Header["Simkl-Api-Key"])
+				if ua := h["User-Agent"]; len(ua) > 0 && ua[0] != "" {
+					require.Equal(t, ua, got.Header["User-Agent"], "the caller's User-Agent is kept")
+				} else {
+					require.Equal(t, []string{"my-app/1.0 beta"}, got.Header["User-Agent"])
+				}
+				require.Equal(t, callerURL, req.URL.String(), "the caller's URL is untouched")
+				require.Equal(t, callerHeader, req.Header, "the caller's header is untouched")
+			}
+		}
+	}
+}

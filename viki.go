@@ -75,7 +75,10 @@ func (v *Viki) Config() *oauth2.Config {
 
 // Owns reports whether u is on Viki's v3 origin: scheme, host (in any
 // case) and port, the scheme's default port being the same as none.
-func (v *Viki) Owns(u *url.URL) bool { return sameOrigin(u, v.base) }
+func (v *Viki) Owns(u *url.URL) bool {
+	// The exact spelling of the base is the common case, and the same origin.
+	return u != nil && u.Host == v.base.Host && u.Scheme == v.base.Scheme || sameOrigin(u, v.base)
+}
 
 // Authorize puts t in the access_token query parameter, where Viki v3
 // reads it, replacing any the caller set.
@@ -83,16 +86,77 @@ func (v *Viki) Authorize(r *http.Request, t *Token) error {
 	if t == nil || t.AccessToken == "" {
 		return configErr("viki: no access token")
 	}
-	r.URL.RawQuery = setParam(r.URL.RawQuery, "access_token", t.AccessToken)
+	return v.authorizeWith(r, t, v.credential(t))
+}
+
+// credential is the query parameter that carries t, built once per token
+// by the Transport.
+func (v *Viki) credential(t *Token) string { return "access_token=" + url.QueryEscape(t.AccessToken) }
+
+// authorizeWith puts cred last in r's query. A query with no empty
+// parameter and no key that is or may unescape to access_token gets cred
+// appended, in one allocation; any other goes through setParam, which drops
+// the empty parameters and the caller's access_token: the result is the
+// same either way.
+func (v *Viki) authorizeWith(r *http.Request, t *Token, cred string) error {
+	raw := r.URL.RawQuery
+	switch {
+	case raw == "":
+		r.URL.RawQuery = cred
+	case vikiPlainQuery(raw):
+		r.URL.RawQuery = raw + "&" + cred
+	default:
+		r.URL.RawQuery = setParam(raw, "access_token", t.AccessToken)
+	}
 	return nil
+}
+
+// keepsHeader tells the Transport that Authorize never changes the
+// request's header, so the caller's can be sent as it is.
+func (v *Viki) keepsHeader() {}
+
+// vikiPlainQuery reports whether setParam would keep every parameter of raw
+// (not empty) byte for byte: none is empty, and no key is access_token or
+// has an escape ('%', '+') that might unescape to it.
+func vikiPlainQuery(raw string) bool {
+	for rest, more := raw, true; more; {
+		var p string
+		p, rest, more = strings.Cut(rest, "&")
+		k, _, _ := strings.Cut(p, "=")
+		if p == "" || k == "access_token" || queryKeyEscaped(k) {
+			return false
+		}
+	}
+	return true
+}
+
+// queryKeyEscaped reports whether the query key k has something to unescape:
+// a '%' or a '+'.
+func queryKeyEscaped(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if k[i] == '%' || k[i] == '+' {
+			return true
+		}
+	}
+	return false
 }
 
 // Verdict reads a v3 response: 403 is how Viki says the token expired, and
 // one wrapper saw 401 for the same, so both mean Expired: mint a new token
 // and replay once. A second rejection is returned as it is.
 func (v *Viki) Verdict(resp *http.Response) Verdict {
-	if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized {
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
 		return VerdictExpired
+	case http.StatusForbidden:
+		// v3 answers an expired or unknown token with 403 "Not
+		// Authorized" (a 403 without a readable message is taken for one);
+		// another 403 (a title not available, a user route with an app
+		// token) is about the request, not the token, and must not cost
+		// the grant.
+		if _, desc := vikiErrorShape(peekBody(resp, 4<<10)); vikiNotAuthorized(desc) {
+			return VerdictExpired
+		}
 	}
 	return VerdictOK
 }
@@ -133,10 +197,16 @@ func (v *Viki) apiError(rawURL string, resp *wire.Response) *Error {
 	// v3 answers an expired or unknown token with 403 "Not Authorized"
 	// (Viki's v3 auth page), and some wrappers saw 401 for it: the token
 	// can be replaced, as the Transport does. Other 403s stay forbidden.
-	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden && e.Description == "Not Authorized" {
+	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden && vikiNotAuthorized(e.Description) {
 		e.Err = ErrTokenExpired
 	}
 	return e
+}
+
+// vikiNotAuthorized reports whether a v3 403's message is the one Viki
+// gives an expired or unknown token, or none at all.
+func vikiNotAuthorized(desc string) bool {
+	return desc == "" || strings.Contains(strings.ToLower(desc), "not authorized")
 }
 
 // vikiRefine maps Viki's codes: invalid_grant on the password grant means
