@@ -226,7 +226,7 @@ func (s *Simkl) Authorize(r *http.Request, t *Token) error {
 	if t == nil || t.AccessToken == "" {
 		return configErr("simkl: no access token")
 	}
-	return s.authorize(r, t, s.credential(t), false)
+	return s.authorize(r, t, s.credential(t), nil, false)
 }
 
 func (s *Simkl) credential(t *Token) string { return "Bearer " + t.AccessToken }
@@ -236,12 +236,20 @@ func (s *Simkl) credential(t *Token) string { return "Bearer " + t.AccessToken }
 // values, since nothing but the base transport, which must not modify the
 // request, ever sees it.
 func (s *Simkl) authorizeWith(r *http.Request, t *Token, cred string) error {
-	return s.authorize(r, t, cred, true)
+	return s.authorize(r, t, cred, nil, true)
+}
+
+// authorizeWithValues is authorizeWith with the Authorization value slice
+// the Transport built once for the token (headerCredentialer).
+func (s *Simkl) authorizeWithValues(r *http.Request, t *Token, values []string) error {
+	return s.authorize(r, t, values[0], values, true)
 }
 
 // authorize attaches cred and the required parameters and headers to r.
-// With shared unset (a caller's own request) every value set is r's own.
-func (s *Simkl) authorize(r *http.Request, t *Token, cred string, shared bool) error {
+// With shared unset (a caller's own request) every value set is r's own;
+// with it set, authz (when given) is the Authorization value slice the
+// Transport keeps for the token.
+func (s *Simkl) authorize(r *http.Request, t *Token, cred string, authz []string, shared bool) error {
 	if g := SimklGenerationOf(t); g != 0 && g != s.gen {
 		return configErr("simkl: a %s token cannot be used with the %s provider", g, s.gen)
 	}
@@ -250,7 +258,10 @@ func (s *Simkl) authorize(r *http.Request, t *Token, cred string, shared bool) e
 	ua := r.Header["User-Agent"]
 	addUA := len(ua) == 0 || ua[0] == ""
 	if shared {
-		r.Header["Authorization"] = []string{cred}
+		if authz == nil {
+			authz = []string{cred}
+		}
+		r.Header["Authorization"] = authz
 		if addUA {
 			r.Header["User-Agent"] = s.ua
 		}

@@ -66,6 +66,18 @@ type credCache struct {
 	access   string // tok.AccessToken when built, in case tok was changed since
 	provider string // tok.Provider when built, likewise
 	value    string
+	// values is []string{value}, built with it, for providers whose
+	// credential is one header value (headerCredentialer): len == cap, so
+	// an append copies, and no request modifies a header value in place.
+	values []string
+}
+
+// headerCredentialer is a credentialer whose credential is one header
+// value, which it can take as the header's value slice, shared by the
+// requests of one token: authorizeWithValues(r, t, []string{cred}) must do
+// exactly what authorizeWith(r, t, cred) does.
+type headerCredentialer interface {
+	authorizeWithValues(r *http.Request, t *Token, values []string) error
 }
 
 // NewClient returns an *http.Client that authorizes requests to p's API with
@@ -300,7 +312,13 @@ func (t *Transport) authorize(r *http.Request, tok *Token) error {
 			return err
 		}
 		k = &credCache{tok: tok, access: tok.AccessToken, provider: tok.Provider, value: c.credential(tok)}
+		if _, ok := c.(headerCredentialer); ok {
+			k.values = []string{k.value}
+		}
 		t.cred.Store(k)
+	}
+	if h, ok := c.(headerCredentialer); ok && k.values != nil {
+		return h.authorizeWithValues(r, tok, k.values)
 	}
 	return c.authorizeWith(r, tok, k.value)
 }
