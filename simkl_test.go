@@ -904,14 +904,14 @@ func parsedURL(t *testing.T, raw string) *url.URL {
 	return u
 }
 
-// simklFixedBase answers every request with the same response, allocating
+// fixedBase answers every request with the same response, allocating
 // nothing, and keeps the last request it was given.
-type simklFixedBase struct {
+type fixedBase struct {
 	resp *http.Response
 	last *http.Request
 }
 
-func (b *simklFixedBase) RoundTrip(r *http.Request) (*http.Response, error) {
+func (b *fixedBase) RoundTrip(r *http.Request) (*http.Response, error) {
 	b.last = r
 	return b.resp, nil
 }
@@ -927,7 +927,7 @@ func TestSimklRequestPathAllocs(t *testing.T) {
 	require.NoError(t, err)
 	tok := &videoauth.Token{Provider: "simkl", AccessToken: "simkl_at_tok", TokenType: "Bearer", RefreshToken: "simkl_rt",
 		Expiry: time.Now().Add(7 * 24 * time.Hour), Meta: map[string]string{"simkl_auth": "v2"}}
-	base := &simklFixedBase{resp: &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: http.NoBody}}
+	base := &fixedBase{resp: &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: http.NoBody}}
 	tr := &videoauth.Transport{Provider: s, Source: s.Source(tok), Base: base}
 	for _, tc := range []struct {
 		name, path string

@@ -416,18 +416,6 @@ func TestVikiOwnsTheDefaultPort(t *testing.T) {
 	require.NotEmpty(t, sent.URL.Query().Get("sig"), "signed")
 }
 
-// vikiFixedBase answers every request with the same response, allocating
-// nothing, and keeps the last request it was given.
-type vikiFixedBase struct {
-	resp *http.Response
-	last *http.Request
-}
-
-func (b *vikiFixedBase) RoundTrip(r *http.Request) (*http.Response, error) {
-	b.last = r
-	return b.resp, nil
-}
-
 // Viki v3's request path through the Transport, over a base that allocates
 // nothing (issue 16): the clone of the request and of its URL, and the query
 // with access_token appended in one string (none when the caller's query is
@@ -438,7 +426,7 @@ func TestVikiV3RequestPathAllocs(t *testing.T) {
 	v, err := videoauth.NewViki(videoauth.App{ClientID: "cid", ClientSecret: "secret"})
 	require.NoError(t, err)
 	tok := &videoauth.Token{Provider: "viki", AccessToken: "0123456789abcdef", TokenType: "Bearer", Expiry: time.Now().Add(24 * time.Hour)}
-	base := &vikiFixedBase{resp: &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: http.NoBody}}
+	base := &fixedBase{resp: &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: http.NoBody}}
 	tr := &videoauth.Transport{Provider: v, Source: v.Source(tok), Base: base}
 	for _, tc := range []struct {
 		name, path string
