@@ -5,7 +5,7 @@ go 1.26.0
 require (
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stretchr/testify v1.12.1
-	github.com/videoauth/videoauth v0.0.0-00010101000000-000000000000
+	github.com/videoauth/videoauth v0.0.0-20261202003121-0d771db3f1ff
 )
 
 require (
@@ -17,4 +17,7 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 )
 
+// The replace serves builds inside this repository (and go.work); a user's
+// go get ignores it and takes the core at the commit required above, the
+// first with Store.CompareAndSwap, which this module implements.
 replace github.com/videoauth/videoauth => ../
