@@ -192,6 +192,9 @@ func baseURL(override, def string) (*url.URL, error) {
 // other port is another origin. Userinfo is not part of the origin. It
 // allocates nothing: the Transport asks it of every request.
 func sameOrigin(u, base *url.URL) bool {
+	if u != nil && base != nil && u.Scheme == base.Scheme && u.Host == base.Host {
+		return true // the common case, without splitting the host
+	}
 	return u != nil && base != nil && strings.EqualFold(u.Scheme, base.Scheme) &&
 		strings.EqualFold(u.Hostname(), base.Hostname()) && originPort(u) == originPort(base)
 }

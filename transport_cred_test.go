@@ -112,6 +112,56 @@ func TestTransportLeavesTheCallersRequestAlone(t *testing.T) {
 	}
 }
 
+// The Transport's shared-value path (the credential's, and Vimeo's Accept
+// and User-Agent slices, built once) sends exactly what the provider's
+// Authorize sets on a request of the caller's, for every shape of caller
+// header; and an append to a value slice of one sent request reaches
+// neither the next request nor the provider.
+func TestTransportSharedValuesMatchAuthorize(t *testing.T) {
+	v, s1 := credProviders(t)
+	vua, err := NewVimeo(App{ClientID: "id", ClientSecret: "secret", UserAgent: "ua/1"})
+	require.NoError(t, err)
+	tok := &Token{AccessToken: "tok", Expiry: time.Now().Add(time.Hour)}
+	headers := []http.Header{
+		nil,
+		{},
+		{"Accept": {"application/json"}},
+		{"Accept": {"application/vnd.vimeo.video+json"}},
+		{"Accept": {"application/vnd.vimeo.*+json;version=3.2"}},
+		{"User-Agent": {"caller/2"}},
+		{"User-Agent": {""}},
+		{"X-Caller": {"a", "b"}},
+	}
+	for _, tc := range []struct {
+		p   Provider
+		url string
+	}{{v, VimeoURL + "/me"}, {vua, VimeoURL + "/me"}, {s1, SimklAPIURL + "/sync/all-items?x=1"}} {
+		for i, h := range headers {
+			base := &sentBase{}
+			tr := &Transport{Provider: tc.p, Source: NewSource(tok, nil), Base: base}
+			for range 2 { // the second request uses the cached credential
+				req, err := http.NewRequest(http.MethodGet, tc.url, nil)
+				require.NoError(t, err)
+				req.Header = h.Clone()
+				want := req.Clone(req.Context())
+				if want.Header == nil {
+					want.Header = http.Header{}
+				}
+				require.NoError(t, tc.p.Authorize(want, tok))
+				resp, err := tr.RoundTrip(req)
+				require.NoError(t, err)
+				resp.Body.Close()
+				sent := base.last()
+				require.Equal(t, want.Header, sent.Header, "%s, header %d", tc.p.Name(), i)
+				require.Equal(t, want.URL.String(), sent.URL.String(), "%s, header %d", tc.p.Name(), i)
+				for k := range sent.Header {
+					sent.Header[k] = append(sent.Header[k], "appended")
+				}
+			}
+		}
+	}
+}
+
 // fixedBase answers every request with the same response, allocating
 // nothing, so AllocsPerRun counts only the auth layer.
 type fixedBase struct{ resp *http.Response }

@@ -59,7 +59,10 @@ type Vimeo struct {
 	accept  string // the versioned Accept header
 	version string // ";version=" + the API version
 	ua      string // User-Agent; "" leaves net/http's default
-	ep      *endpoint
+	// acceptVals and uaVals are the header value slices of accept and ua,
+	// shared by the Transport's requests (len == cap, so an append copies).
+	acceptVals, uaVals []string
+	ep                 *endpoint
 }
 
 // NewVimeo returns the Vimeo provider for app. App.APIURL points it at a
@@ -81,6 +84,8 @@ func NewVimeo(app App) (*Vimeo, error) {
 		return nil, configErr("vimeo: App.UserAgent (or AppName/AppVersion) holds a control character")
 	}
 	v := &Vimeo{app: app, api: api, accept: vimeoMediaType + ";version=" + version, version: ";version=" + version, ua: ua}
+	v.acceptVals = []string{v.accept}
+	v.uaVals = []string{ua}
 	h := http.Header{"Accept": {v.accept}}
 	if ua != "" {
 		h["User-Agent"] = []string{ua}
@@ -158,11 +163,7 @@ func (v *Vimeo) credential(t *Token) string { return "Bearer " + t.AccessToken }
 
 func (v *Vimeo) authorizeWith(r *http.Request, _ *Token, cred string) error {
 	versioned, named := v.versionAccept(r.Header["Accept"])
-	addUA := false
-	if v.ua != "" {
-		_, set := r.Header["User-Agent"]
-		addUA = !set
-	}
+	addUA := v.addsUA(r)
 	// The values set here share one allocation; the three-index slices keep
 	// an append to one from writing into another.
 	n := 1
@@ -189,6 +190,35 @@ func (v *Vimeo) authorizeWith(r *http.Request, _ *Token, cred string) error {
 		r.Header["User-Agent"] = vals[i : i+1 : i+1]
 	}
 	return nil
+}
+
+// authorizeWithValues is authorizeWith with the Authorization value slice
+// the Transport built once for the token (headerCredentialer), and the
+// provider's own Accept and User-Agent slices: nothing is allocated unless
+// a caller's Accept needs a version added.
+func (v *Vimeo) authorizeWithValues(r *http.Request, _ *Token, values []string) error {
+	versioned, named := v.versionAccept(r.Header["Accept"])
+	r.Header["Authorization"] = values
+	switch {
+	case versioned != nil:
+		r.Header["Accept"] = versioned
+	case !named:
+		r.Header["Accept"] = v.acceptVals
+	}
+	if v.addsUA(r) {
+		r.Header["User-Agent"] = v.uaVals
+	}
+	return nil
+}
+
+// addsUA reports whether r gets the App's User-Agent: when the App names
+// one and the caller set none (an empty one means "send none" to net/http).
+func (v *Vimeo) addsUA(r *http.Request) bool {
+	if v.ua == "" {
+		return false
+	}
+	_, set := r.Header["User-Agent"]
+	return !set
 }
 
 // versionAccept reads a request's Accept values: named reports whether one
