@@ -113,6 +113,11 @@ type Simkl struct {
 	// copies them and only the Transport's own clone shares them.
 	suffix  [8]string
 	ua, key []string
+
+	// refreshFn and revokeFn are s.refresh and s.Revoke, made once so that
+	// a Source per user does not allocate its own method values.
+	refreshFn MintFunc
+	revokeFn  func(context.Context, *Token) error
 }
 
 // NewSimkl returns the Simkl provider of generation gen for app.
@@ -162,6 +167,7 @@ func NewSimkl(app App, gen SimklGeneration) (*Simkl, error) {
 		"Simkl-Api-Key": {app.ClientID},
 		"Accept":        {"application/json"},
 	}, simklErrorShape, s.finish)
+	s.refreshFn, s.revokeFn = s.refresh, s.Revoke
 	return s, nil
 }
 
@@ -756,9 +762,9 @@ func (s *Simkl) Device(ctx context.Context, scopes ...string) (*DeviceCode, erro
 func (s *Simkl) Source(t *Token) *Source {
 	src := newSource("simkl", s.app.Clock, t, nil)
 	if s.gen == SimklV2 {
-		src.Mint = s.refresh
+		src.Mint = s.refreshFn
 		src.RefreshAhead = 24 * time.Hour
-		src.revoker = s.Revoke
+		src.revoker = s.revokeFn
 	}
 	return src
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/videoauth/videoauth"
 )
 
 // Allocation budgets of videoauth's request path, one per style:
@@ -272,4 +274,37 @@ func styleSign(s string) string {
 	m := hmac.New(sha1.New, []byte(styleVikiSecret))
 	m.Write([]byte(s))
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// perUserAllocBudget is what a service pays in allocations to hold one more
+// Simkl V2 user: the user's Source and Transport (the token is the
+// caller's), and the credential built on the user's first request, over
+// benchNoop (whose own response is 2 of them). internal/bench's scale run
+// measures the bytes they retain. Lower it as the holding gets smaller,
+// never raise it to make a change pass.
+const perUserAllocBudget = 12
+
+// TestPerUserAllocBudget holds the allocations of a new user's Source,
+// Transport and first request to perUserAllocBudget.
+func TestPerUserAllocBudget(t *testing.T) {
+	p, err := videoauth.NewSimkl(videoauth.App{ClientID: "id", ClientSecret: "secret", AppName: "bench", AppVersion: "1"}, videoauth.SimklV2)
+	require.NoError(t, err)
+	tok := &videoauth.Token{Provider: "simkl", AccessToken: "simkl_at_0123456789abcdef", RefreshToken: "simkl_rt_0123456789abcdef",
+		TokenType: "Bearer", Expiry: time.Now().Add(24 * time.Hour), Scopes: []string{"public"}}
+	req, err := http.NewRequest(http.MethodGet, videoauth.SimklAPIURL+"/sync/activities", nil)
+	require.NoError(t, err)
+	got := testing.AllocsPerRun(200, func() {
+		tr := &videoauth.Transport{Provider: p, Source: p.Source(tok), Base: benchNoop{}}
+		resp, err := tr.RoundTrip(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	})
+	t.Logf("allocs per new user and its first request: %v (budget %v)", got, perUserAllocBudget)
+	if raceEnabled() {
+		t.Log("race detector on: budget not checked")
+		return
+	}
+	require.LessOrEqual(t, got, float64(perUserAllocBudget))
 }

@@ -60,15 +60,14 @@ type urlKeeper interface{ keepsURL() }
 // Transport sends the caller's header instead of copying it.
 type headerKeeper interface{ keepsHeader() }
 
-// credCache is a credential and the token it was built from.
+// credCache is a credential and the token it was built from: values is
+// []string{credential}, len == cap, so that a header provider
+// (headerCredentialer) can send it as the header's value slice, shared by
+// the requests of one token (an append copies, and no request modifies a
+// header value in place).
 type credCache struct {
-	tok      *Token
-	access   string // tok.AccessToken when built, in case tok was changed since
-	provider string // tok.Provider when built, likewise
-	value    string
-	// values is []string{value}, built with it, for providers whose
-	// credential is one header value (headerCredentialer): len == cap, so
-	// an append copies, and no request modifies a header value in place.
+	tok    *Token
+	access string // tok.AccessToken when built, in case tok was changed since
 	values []string
 }
 
@@ -299,28 +298,24 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, e *entry) (*http
 // for the previous request when the token is the same. A token of another
 // service is refused before anything is attached.
 func (t *Transport) authorize(r *http.Request, tok *Token) error {
+	// The provider is checked on every request, not once per credential:
+	// a token's Provider can be changed in place.
+	if err := t.checkProvider(tok); err != nil {
+		return err
+	}
 	c, ok := t.Provider.(credentialer)
 	if !ok || tok == nil || tok.AccessToken == "" {
-		if err := t.checkProvider(tok); err != nil {
-			return err
-		}
 		return t.Provider.Authorize(r, tok) // and its own error for a bad token
 	}
 	k := t.cred.Load()
-	if k == nil || k.tok != tok || k.access != tok.AccessToken || k.provider != tok.Provider {
-		if err := t.checkProvider(tok); err != nil {
-			return err
-		}
-		k = &credCache{tok: tok, access: tok.AccessToken, provider: tok.Provider, value: c.credential(tok)}
-		if _, ok := c.(headerCredentialer); ok {
-			k.values = []string{k.value}
-		}
+	if k == nil || k.tok != tok || k.access != tok.AccessToken {
+		k = &credCache{tok: tok, access: tok.AccessToken, values: []string{c.credential(tok)}}
 		t.cred.Store(k)
 	}
-	if h, ok := c.(headerCredentialer); ok && k.values != nil {
+	if h, ok := c.(headerCredentialer); ok {
 		return h.authorizeWithValues(r, tok, k.values)
 	}
-	return c.authorizeWith(r, tok, k.value)
+	return c.authorizeWith(r, tok, k.values[0])
 }
 
 // checkProvider refuses a token that another service issued.

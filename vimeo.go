@@ -63,6 +63,9 @@ type Vimeo struct {
 	// shared by the Transport's requests (len == cap, so an append copies).
 	acceptVals, uaVals []string
 	ep                 *endpoint
+	// revokeFn is v.Revoke, made once so that a Source per user does not
+	// allocate its own method value.
+	revokeFn func(context.Context, *Token) error
 }
 
 // NewVimeo returns the Vimeo provider for app. App.APIURL points it at a
@@ -85,6 +88,7 @@ func NewVimeo(app App) (*Vimeo, error) {
 	}
 	v := &Vimeo{app: app, api: api, accept: vimeoMediaType + ";version=" + version, version: ";version=" + version, ua: ua}
 	v.acceptVals = []string{v.accept}
+	v.revokeFn = v.Revoke
 	v.uaVals = []string{ua}
 	h := http.Header{"Accept": {v.accept}}
 	if ua != "" {
@@ -491,7 +495,7 @@ func (v *Vimeo) ClientCredentials(scopes ...string) *Source {
 		}
 		return tok, err
 	})
-	s.revoker = v.Revoke
+	s.revoker = v.revokeFn
 	return s
 }
 
@@ -773,6 +777,6 @@ func (v *Vimeo) Revoke(ctx context.Context, t *Token) error {
 // rejects it the Source answers ErrReauthRequired.
 func (v *Vimeo) Source(t *Token) *Source {
 	s := newSource("vimeo", v.app.Clock, t, nil)
-	s.revoker = v.Revoke
+	s.revoker = v.revokeFn
 	return s
 }
