@@ -73,9 +73,13 @@ type App struct {
 	RedirectURL string
 	// Scopes are requested when a grant is given none.
 	Scopes []string
-	// HTTPClient sends every request to the service (token endpoints and
-	// API); nil means http.DefaultClient. Token endpoints use a copy that
-	// follows no redirects.
+	// HTTPClient is the one place that sets how the service is reached
+	// (proxy, mTLS, tracing, retries, timeouts): every request videoauth
+	// sends goes through it — token endpoints, device and PIN flows,
+	// revocation, verification, and the API requests of NewClient and
+	// SignedClient, whose transport wraps HTTPClient's. nil means
+	// http.DefaultClient. Token endpoints use a copy that follows no
+	// redirects.
 	HTTPClient *http.Client
 	// AppName and AppVersion identify the application to services that
 	// ask for it on every request (Simkl's app-name and app-version query

@@ -34,8 +34,11 @@ const maxDrain = 64 << 10
 type Transport struct {
 	Provider Provider
 	Source   *Source
-	// Base sends the requests; nil means the provider App's HTTP client's
-	// transport, else http.DefaultTransport.
+	// Base sends the API requests; nil (what NewClient sets unless the
+	// App's HTTPClient has a Transport) means the App's HTTPClient's
+	// transport, else http.DefaultTransport. Configure the client in
+	// App.HTTPClient, which token requests use too; a Base set here
+	// carries only the API requests.
 	Base http.RoundTripper
 
 	cred atomic.Pointer[credCache] // the credential built for the last token
