@@ -29,19 +29,32 @@
 //	fake.FailTokenCalls(1, videoauthtest.Fail5xx)
 //	fake.DeleteAllTokens()
 //
+// Every fake also answers in process, without a socket: Respond has the
+// signature of an httpmock.Responder, so a test that mocks HTTP with
+// github.com/jarcoal/httpmock puts a fake behind its MockTransport, and
+// RoundTripper serves a plain *http.Client. Respond serves the services'
+// real host names too, so the code under test may keep its production URLs:
+//
+//	mt := httpmock.NewMockTransport()
+//	mt.RegisterNoResponder(fake.Respond) // or RegisterResponder per route
+//	client := &http.Client{Transport: mt}
+//
 // Knobs (DeleteToken, DenyConsent, ApproveCode, RevokeToken, RestoreToken,
 // FailTokenCalls, RateLimitNext, ExpireSessions, SetClock, SetServerSkew,
 // SetLatency, ...) change a fake's behaviour, and counters (Mints,
 // TokenCalls, Exchanges, Refreshes, MissingParams, SignedCalls, ...) report
 // what it saw. A Clock given to a fake's SetClock, and to the code under
-// test, moves time for both without sleeping. RestoreToken (RestoreV3Token
-// for Viki) makes a new fake accept tokens an earlier one issued, so tokens
-// saved on disk outlive the fake that issued them. All methods are safe for
-// concurrent use. Authorization and device codes expire and are single
-// use; every table of codes, sessions and tokens is bounded, expired
-// entries going first, so a fake can serve a long benchmark.
+// test, moves time for both without sleeping; its AfterCalls and
+// UntilWaiters tell a test how the code under test waits. RestoreToken
+// (RestoreV3Token for Viki) makes a new fake accept tokens an earlier one
+// issued, so tokens saved on disk outlive the fake that issued them. All
+// methods are safe for concurrent use. Authorization and device codes
+// expire and are single use; every table of codes, sessions and tokens is
+// bounded, expired entries going first, so a fake can serve a long
+// benchmark.
 //
-// The package depends on the standard library only; it does not import
+// The package depends on the standard library only (not on httpmock,
+// whose Responder type Respond merely matches); it does not import
 // github.com/videoauth/videoauth, so it can test any client of these
 // services.
 package videoauthtest

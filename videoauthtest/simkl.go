@@ -2,8 +2,6 @@ package videoauthtest
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -11,11 +9,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -102,19 +98,12 @@ type Simkl struct {
 	V2ClientID     string // the V2 app; default "simkl-v2-client"
 	V2ClientSecret string // the V2 app's secret ("Server apps"); default "simkl-v2-secret"
 
-	web, api  *httptest.Server
-	closed    chan struct{}
-	closeOnce sync.Once
+	core // core.mu guards the fields below
 
-	mu       sync.Mutex
-	clock    *Clock // nil: real time
 	deny     bool
 	withhold string // a scope the user's consent drops
-	failN    int
-	failMode FailMode
 	rateN    int
 	rateKind RateLimit
-	latency  time.Duration
 	verify   [2]string // SetVerificationURI: verification_uri, verification_uri_complete ("": the pages on WebURL)
 
 	v1Token   string // the user's V1 token ("same user, same token"); "" once revoked
@@ -128,10 +117,7 @@ type Simkl struct {
 
 	tokenCalls, exchanges, refreshes, pinPolls, devicePolls int
 	revocations, apiCalls, missingParams, killedUses        int
-	apiBodies                                               [][]byte
-	lastTokenForm, lastAuthorizeQuery                       url.Values
 	shownCode                                               string
-	lastRequestHeader                                       http.Header
 }
 
 // simklApp is the generation of the app a client_id names.
@@ -236,7 +222,6 @@ func NewSimkl() *Simkl {
 		ClientSecret:   "simkl-v1-secret",
 		V2ClientID:     "simkl-v2-client",
 		V2ClientSecret: "simkl-v2-secret",
-		closed:         make(chan struct{}),
 		codes:          make(map[string]*simklCode),
 		pins:           make(map[string]*simklPIN),
 		devices:        make(map[string]*simklDevice),
@@ -244,30 +229,16 @@ func NewSimkl() *Simkl {
 		access:         make(map[string]*simklGrant),
 		killed:         make(map[string]time.Time),
 	}
-	s.web = httptest.NewServer(http.HandlerFunc(s.serveWeb))
-	s.api = httptest.NewServer(http.HandlerFunc(s.serveAPI))
-	s.WebURL, s.APIURL = s.web.URL, s.api.URL
+	// The API host first: Respond sends it every host but the web host's.
+	urls := s.start("Simkl", serves(s.serveAPI, "api.simkl.com"), serves(s.serveWeb, "simkl.com", "www.simkl.com"))
+	s.APIURL, s.WebURL = urls[0], urls[1]
 	return s
-}
-
-// Close shuts both servers down, ending requests held by SetLatency at once.
-// It is safe to call more than once.
-func (s *Simkl) Close() {
-	s.closeOnce.Do(func() {
-		close(s.closed)
-		s.web.Close()
-		s.api.Close()
-	})
 }
 
 // SetClock makes the fake read the time from c for every expiry decision
 // (codes, PIN and device codes, poll intervals, tokens). A nil c restores
 // real time.
-func (s *Simkl) SetClock(c *Clock) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.clock = c
-}
+func (s *Simkl) SetClock(c *Clock) { s.setClock(c) }
 
 // DenyConsent makes the consent pages deny, as if the user clicked "No",
 // while deny is true. V1 (/oauth/authorize) then redirects to WebURL+"/",
@@ -361,11 +332,7 @@ func (s *Simkl) RevokeToken(token string) {
 // {"error":"server_error","code":503,...}, FailHTML a 502 HTML page. Such a
 // request is counted but consumes no code and mints no token. It replaces an
 // earlier setting; n <= 0 turns failures off.
-func (s *Simkl) FailTokenCalls(n int, mode FailMode) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failN, s.failMode = max(n, 0), mode
-}
+func (s *Simkl) FailTokenCalls(n int, mode FailMode) { s.failTokenCalls(n, mode) }
 
 // RateLimitNext makes the next n API calls (the API routes, not the OAuth
 // endpoints) answer the rate limit kind, after the per-request parameter
@@ -381,11 +348,7 @@ func (s *Simkl) RateLimitNext(n int, kind RateLimit) {
 // set) wait d, in real time, before it is answered. A request whose client
 // goes away, or that is still waiting at Close, is abandoned without an
 // answer.
-func (s *Simkl) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
+func (s *Simkl) SetLatency(d time.Duration) { s.setLatency(d) }
 
 // SetVerificationURI makes the PIN answers (/oauth/pin, and the new code a
 // poll may answer) name uri as their verification_uri and verification_url,
@@ -515,43 +478,21 @@ func (s *Simkl) MissingParams() int { return s.count(&s.missingParams) }
 // that a later refresh of its grant killed.
 func (s *Simkl) KilledTokenUses() int { return s.count(&s.killedUses) }
 
-func (s *Simkl) count(n *int) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return *n
-}
-
 // APIBodies returns a copy of the bodies of the API calls received (see
 // APICalls), in order, refused ones included (an empty slice for a request
 // without a body).
-func (s *Simkl) APIBodies() [][]byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([][]byte, len(s.apiBodies))
-	for i, b := range s.apiBodies {
-		out[i] = bytes.Clone(b)
-	}
-	return out
-}
+func (s *Simkl) APIBodies() [][]byte { return s.bodies() }
 
 // LastTokenForm returns a copy of the body fields (form-encoded or JSON) of
 // the most recent POST to /oauth/token, /oauth2/token, /oauth2/device or
 // /oauth2/revoke, or nil if there was none. Basic credentials are not
 // included.
-func (s *Simkl) LastTokenForm() url.Values {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return cloneValues(s.lastTokenForm)
-}
+func (s *Simkl) LastTokenForm() url.Values { return s.tokenForm() }
 
 // LastAuthorizeQuery returns a copy of the query of the most recent request
 // to /oauth/authorize or /oauth2/authorize on the web host, or nil if there
 // was none.
-func (s *Simkl) LastAuthorizeQuery() url.Values {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return cloneValues(s.lastAuthorizeQuery)
-}
+func (s *Simkl) LastAuthorizeQuery() url.Values { return s.authorizeQuery() }
 
 // ShownCode returns the code the V1 consent page last showed the user, as
 // it does for a PKCE request without redirect_uri instead of redirecting:
@@ -567,14 +508,10 @@ func (s *Simkl) ShownCode() string {
 func (s *Simkl) LastRequestHeader() http.Header {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.lastRequestHeader.Clone()
-}
-
-func (s *Simkl) nowLocked() time.Time {
-	if s.clock != nil {
-		return s.clock.Now()
+	if s.lastRequest == nil {
+		return nil
 	}
-	return time.Now()
+	return s.lastRequest.Header.Clone()
 }
 
 // appOf returns the generation of the app clientID names.
@@ -697,7 +634,7 @@ func (s *Simkl) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
-	s.lastRequestHeader = r.Header.Clone()
+	s.recordLocked(r, apiBody)
 	if missing {
 		s.missingParams++
 	}
@@ -731,10 +668,8 @@ func (s *Simkl) serveAPI(w http.ResponseWriter, r *http.Request) {
 	var latency time.Duration
 	switch ep {
 	case simklV1Token, simklPINStart, simklPINPoll, simklV2Token, simklV2Device:
-		fail, mode, latency = s.failN > 0, s.failMode, s.latency
-		if fail {
-			s.failN--
-		}
+		fail, mode = s.takeFailLocked()
+		latency = s.latency
 	}
 	s.mu.Unlock()
 
@@ -783,29 +718,9 @@ func (s *Simkl) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// wait sleeps d, and reports false if the client went away or the fake
-// closed first.
-func (s *Simkl) wait(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-s.closed:
-		return false
-	}
-}
-
 func simklFailure(w http.ResponseWriter, mode FailMode) {
 	if mode == FailHTML { // as a CDN in front of Simkl would
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusBadGateway)
-		io.WriteString(w, "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>\n")
+		writeHTMLFailure(w)
 		return
 	}
 	simklError(w, http.StatusServiceUnavailable, "server_error", "The fake Simkl fails on purpose (FailTokenCalls).")
@@ -982,7 +897,7 @@ func (s *Simkl) newPINLocked(now time.Time) string {
 	makeRoom(s.pins, func(p *simklPIN) bool { return !now.Before(p.expires) }, nil)
 	var code string
 	for code == "" || s.pins[code] != nil {
-		code = simklUserCode(5)
+		code = userCode(5)
 	}
 	s.pins[code] = &simklPIN{expires: now.Add(simklPINTTL)}
 	return code
@@ -1196,7 +1111,7 @@ func (s *Simkl) v2Device(w http.ResponseWriter, app simklApp, b simklBody) {
 	dev.expires = now.Add(simklDeviceTTL)
 	makeRoom(s.devices, func(d *simklDevice) bool { return !now.Before(d.expires) }, nil)
 	for dev.userCode == "" || s.deviceUserCodeTakenLocked(dev.userCode) {
-		dev.userCode = simklUserCode(8) // [I] 8 characters, no dash
+		dev.userCode = userCode(8) // [I] 8 characters, no dash
 	}
 	s.devices[deviceCode] = dev
 	uri, complete := s.verificationLocked(dev.userCode)
@@ -1312,17 +1227,6 @@ func simklScopes(requested string) string {
 		return simklScopeWrite
 	}
 	return simklScopeRead
-}
-
-// simklUserCode returns n random characters of userCodeAlphabet (upper-case
-// letters and digits).
-func simklUserCode(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	for i := range b {
-		b[i] = userCodeAlphabet[b[i]%byte(len(userCodeAlphabet))]
-	}
-	return string(b)
 }
 
 // simklUserToken is what an API call's bearer token turned out to be.

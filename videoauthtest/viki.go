@@ -2,7 +2,6 @@ package videoauthtest
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/hex"
@@ -10,11 +9,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -116,15 +113,10 @@ type Viki struct {
 	Password      string // the one user's password; default "correct horse"
 	FacebookToken string // the one valid Facebook access token; default "fb-valid-token"
 
-	srv *httptest.Server
+	core // core.mu guards the fields below
 
-	mu          sync.Mutex
-	clock       *Clock // nil: real time
-	skew        time.Duration
 	v3Status    int
 	userIDField string
-	failN       int
-	failMode    FailMode
 	v3Tokens    map[string]vikiV3Token
 	sessions    map[string]time.Time // session token → expiry
 	watchlist   []json.RawMessage
@@ -132,9 +124,6 @@ type Viki struct {
 	sweepV3, sweepSessions int // the sizes at which v3Tokens and sessions are next swept (dropDead)
 
 	mints, tokenCalls, apiCalls, signedCalls, badSignatures, staleTimestamps, logins int
-	lastTokenForm                                                                    url.Values
-	lastRequest                                                                      *http.Request
-	lastBody                                                                         []byte
 }
 
 // vikiV3Token is an issued v3 access token.
@@ -203,25 +192,18 @@ func NewViki() *Viki {
 		v3Tokens:      make(map[string]vikiV3Token),
 		sessions:      make(map[string]time.Time),
 	}
-	v.srv = httptest.NewServer(http.HandlerFunc(v.serve))
-	v.URL = v.srv.URL
+	// One host serves both viki.com's v3 paths and api.viki.io's v4/v5 ones.
+	v.URL = v.start("Viki", serves(v.serve, "api.viki.io", "viki.com", "www.viki.com"))[0]
 	return v
 }
 
-// Close shuts the server down. It is safe to call more than once.
-func (v *Viki) Close() { v.srv.Close() }
-
 // Client returns an *http.Client for the fake (the httptest server's client).
-func (v *Viki) Client() *http.Client { return v.srv.Client() }
+func (v *Viki) Client() *http.Client { return v.client() }
 
 // SetClock makes the fake read c for everything time-based: the 24-hour v3
 // token lifetime, the v4/v5 timestamp check and session expiry. nil restores
 // the real time.
-func (v *Viki) SetClock(c *Clock) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.clock = c
-}
+func (v *Viki) SetClock(c *Clock) { v.setClock(c) }
 
 // SetServerSkew makes the server's clock run d ahead of the Clock (behind if
 // d is negative), so that a client's correct timestamp looks stale. The skew
@@ -275,11 +257,7 @@ func (v *Viki) ExpireSessions() {
 // /oauth/token and {"error":"service unavailable"} on /v5/sessions.json [I];
 // FailHTML answers 502 with an HTML page. It replaces an earlier setting;
 // n <= 0 turns failures off.
-func (v *Viki) FailTokenCalls(n int, mode FailMode) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.failN, v.failMode = max(n, 0), mode
-}
+func (v *Viki) FailTokenCalls(n int, mode FailMode) { v.failTokenCalls(n, mode) }
 
 // IssueV3Token mints a v3 client-credentials access token without a token
 // request, valid for 24 hours from now by the Clock, and returns it. It does
@@ -335,37 +313,16 @@ func (v *Viki) StaleTimestamps() int { return v.count(&v.staleTimestamps) }
 // not.
 func (v *Viki) Logins() int { return v.count(&v.logins) }
 
-func (v *Viki) count(n *int) int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return *n
-}
-
 // LastTokenForm returns a copy of the form body of the most recent
 // /oauth/token request (query parameters excluded), or nil if there was none.
-func (v *Viki) LastTokenForm() url.Values {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return cloneValues(v.lastTokenForm)
-}
+func (v *Viki) LastTokenForm() url.Values { return v.tokenForm() }
 
 // LastRequest returns a clone of the most recent API request (to a /v3/,
 // /v4/ or /v5/ path; token requests are not API requests), or nil if there
 // was none. Its URL, RequestURI
 // and Header are as received, so a test can check the exact query sent; its
 // Body reads the request body again. Each call returns a new clone.
-func (v *Viki) LastRequest() *http.Request {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.lastRequest == nil {
-		return nil
-	}
-	r := v.lastRequest.Clone(context.Background())
-	body := v.lastBody
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	return r
-}
+func (v *Viki) LastRequest() *http.Request { return v.requestClone() }
 
 // VikiSign returns the signature the fake expects for a v4/v5 request:
 // hex(HMAC-SHA1(key = secret, message = pathAndQuery followed by body)).
@@ -381,27 +338,6 @@ func vikiMAC(secret, pathAndQuery string, body []byte) []byte {
 	io.WriteString(m, pathAndQuery)
 	m.Write(body)
 	return m.Sum(nil)
-}
-
-// nowLocked returns the server's time: the Clock (or the real time) plus the
-// skew. v.mu must be held.
-func (v *Viki) nowLocked() time.Time {
-	var t time.Time
-	if v.clock != nil {
-		t = v.clock.Now()
-	} else {
-		t = time.Now()
-	}
-	return t.Add(v.skew)
-}
-
-// takeFailLocked consumes one injected failure, if any. v.mu must be held.
-func (v *Viki) takeFailLocked() (bool, FailMode) {
-	if v.failN <= 0 {
-		return false, 0
-	}
-	v.failN--
-	return true, v.failMode
 }
 
 func (v *Viki) mintV3(user bool) string {
@@ -430,15 +366,6 @@ func (v *Viki) sessionOK(tok string) bool {
 	defer v.mu.Unlock()
 	exp, ok := v.sessions[tok]
 	return ok && v.nowLocked().Before(exp)
-}
-
-// record keeps a clone of an API request for LastRequest.
-func (v *Viki) record(r *http.Request, body []byte) {
-	c := r.Clone(context.Background())
-	c.Body = http.NoBody
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.lastRequest, v.lastBody = c, body
 }
 
 func (v *Viki) serve(w http.ResponseWriter, r *http.Request) {

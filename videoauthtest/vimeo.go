@@ -1,23 +1,16 @@
 package videoauthtest
 
 import (
-	"bytes"
-	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"io"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -61,26 +54,17 @@ type Vimeo struct {
 	ClientID     string // default "vimeo-test-client"
 	ClientSecret string // default "s3cr+t/with=reserved" (reserved characters on purpose: Vimeo expects Basic over the RAW id:secret, not URL-escaped)
 
-	srv       *httptest.Server
-	closed    chan struct{}
-	closeOnce sync.Once
+	core // core.mu guards the fields below
 
-	mu       sync.Mutex
-	now      func() time.Time // time.Now, or a Clock's Now (SetClock); tests may replace it
 	tokens   map[string]token
 	codes    map[string]authCode
 	devices  map[string]*device // by device_code
 	deny     bool
-	failN    int
-	failMode FailMode
-	latency  time.Duration
 	activate string // SetActivateLink; "" is URL+"/activate"
 
 	sweepTokens int // the size at which tokens is next swept (dropDead)
 
 	mints, tokenCalls, exchanges, devicePolls, apiCalls, missingAccept int
-	apiBodies                                                          [][]byte
-	lastTokenForm, lastAuthorizeQuery                                  url.Values
 }
 
 // token is an issued access token.
@@ -129,10 +113,6 @@ type (
 		User        *userJSON `json:"user,omitempty"`
 		App         appJSON   `json:"app"`
 	}
-	authErrorJSON struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}
 	apiErrorJSON struct {
 		Error            string  `json:"error"`
 		DeveloperMessage string  `json:"developer_message"`
@@ -172,40 +152,21 @@ func NewVimeo() *Vimeo {
 	v := &Vimeo{
 		ClientID:     "vimeo-test-client",
 		ClientSecret: "s3cr+t/with=reserved",
-		closed:       make(chan struct{}),
-		now:          time.Now,
 		tokens:       make(map[string]token),
 		codes:        make(map[string]authCode),
 		devices:      make(map[string]*device),
 	}
-	v.srv = httptest.NewServer(http.HandlerFunc(v.serve))
-	v.URL = v.srv.URL
+	// One host serves OAuth and the API, as api.vimeo.com does.
+	v.URL = v.start("Vimeo", serves(v.serve, "api.vimeo.com"))[0]
 	return v
 }
 
-// Close shuts the server down, ending requests held by SetLatency at once.
-// It is safe to call more than once.
-func (v *Vimeo) Close() {
-	v.closeOnce.Do(func() {
-		close(v.closed)
-		v.srv.Close()
-	})
-}
-
 // Client returns an *http.Client for the fake (the httptest server's client).
-func (v *Vimeo) Client() *http.Client { return v.srv.Client() }
+func (v *Vimeo) Client() *http.Client { return v.client() }
 
 // SetClock makes the fake read the time from c for every expiry decision
 // (device codes, implicit-grant tokens). A nil c restores real time.
-func (v *Vimeo) SetClock(c *Clock) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if c == nil {
-		v.now = time.Now
-		return
-	}
-	v.now = c.Now
-}
+func (v *Vimeo) SetClock(c *Clock) { v.setClock(c) }
 
 // DeleteToken forgets accessToken: the API then answers 401 as for an
 // invalid token, as when Vimeo deletes an unused or revoked token.
@@ -244,7 +205,7 @@ func (v *Vimeo) DenyDevice(userCode string) bool { return v.decide(userCode, dev
 func (v *Vimeo) decide(userCode string, s deviceState) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	now := v.now()
+	now := v.nowLocked()
 	for _, d := range v.devices {
 		if d.userCode == userCode && d.state == devicePending && now.Before(d.expires) {
 			d.state = s
@@ -259,20 +220,12 @@ func (v *Vimeo) decide(userCode string, s deviceState) bool {
 // /oauth/device/authorize) fail as mode says, before any other check: such a
 // request consumes no code and mints no token. It replaces an earlier
 // setting; n <= 0 turns failures off.
-func (v *Vimeo) FailTokenCalls(n int, mode FailMode) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.failN, v.failMode = max(n, 0), mode
-}
+func (v *Vimeo) FailTokenCalls(n int, mode FailMode) { v.failTokenCalls(n, mode) }
 
 // SetLatency makes every token-endpoint request wait d before it is answered.
 // A request whose client goes away (or that is still waiting at Close) is
 // abandoned without an answer.
-func (v *Vimeo) SetLatency(d time.Duration) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.latency = d
-}
+func (v *Vimeo) SetLatency(d time.Duration) { v.setLatency(d) }
 
 // SetActivateLink makes the answers of /oauth/device name link as their
 // activate_link, the page the user is told to open, instead of URL+
@@ -332,39 +285,17 @@ func (v *Vimeo) APICalls() int { return v.count(&v.apiCalls) }
 // Every path counts except the browser-facing consent page /oauth/authorize.
 func (v *Vimeo) MissingAccept() int { return v.count(&v.missingAccept) }
 
-func (v *Vimeo) count(n *int) int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return *n
-}
-
 // APIBodies returns a copy of the bodies of the API requests received, in
 // order (an empty slice for a request without a body).
-func (v *Vimeo) APIBodies() [][]byte {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	out := make([][]byte, len(v.apiBodies))
-	for i, b := range v.apiBodies {
-		out[i] = bytes.Clone(b)
-	}
-	return out
-}
+func (v *Vimeo) APIBodies() [][]byte { return v.bodies() }
 
 // LastTokenForm returns a copy of the form body of the most recent
 // token-endpoint request, or nil if there was none.
-func (v *Vimeo) LastTokenForm() url.Values {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return cloneValues(v.lastTokenForm)
-}
+func (v *Vimeo) LastTokenForm() url.Values { return v.tokenForm() }
 
 // LastAuthorizeQuery returns a copy of the query of the most recent
 // /oauth/authorize request, or nil if there was none.
-func (v *Vimeo) LastAuthorizeQuery() url.Values {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return cloneValues(v.lastAuthorizeQuery)
-}
+func (v *Vimeo) LastAuthorizeQuery() url.Values { return v.authorizeQuery() }
 
 func (v *Vimeo) serve(w http.ResponseWriter, r *http.Request) {
 	// The consent page is opened by a browser, which cannot send Vimeo's
@@ -417,10 +348,7 @@ func (v *Vimeo) tokenEndpoint(w http.ResponseWriter, r *http.Request, counter *i
 		*counter++
 	}
 	v.lastTokenForm = cloneValues(r.PostForm)
-	fail, mode := v.failN > 0, v.failMode
-	if fail {
-		v.failN--
-	}
+	fail, mode := v.takeFailLocked()
 	latency := v.latency
 	v.mu.Unlock()
 
@@ -450,29 +378,9 @@ func (v *Vimeo) tokenEndpoint(w http.ResponseWriter, r *http.Request, counter *i
 	grant(w, r.PostForm)
 }
 
-// wait sleeps d, and reports false if the client went away or the server
-// closed first.
-func (v *Vimeo) wait(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-v.closed:
-		return false
-	}
-}
-
 func writeFailure(w http.ResponseWriter, mode FailMode) {
 	if mode == FailHTML {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusBadGateway)
-		io.WriteString(w, "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>\n")
+		writeHTMLFailure(w)
 		return
 	}
 	authError(w, http.StatusServiceUnavailable, "server_error", "The fake Vimeo fails on purpose (FailTokenCalls).")
@@ -544,13 +452,13 @@ func (v *Vimeo) authorize(w http.ResponseWriter, r *http.Request) {
 	case rt == "code":
 		code := randomHex(16)
 		v.mu.Lock()
-		now := v.now()
+		now := v.nowLocked()
 		makeRoom(v.codes, func(c authCode) bool { return !now.Before(c.expires) }, nil)
 		v.codes[code] = authCode{redirectURI: q.Get("redirect_uri"), scope: scope, challenge: q.Get("code_challenge"), method: method, expires: now.Add(codeTTL)}
 		v.mu.Unlock()
 		params = "code=" + code + "&state=" + url.QueryEscape(state)
 	default: // implicit: [C] developer.vimeo.com/api/authentication example, parameters in this order
-		access := v.mint(token{scope: scope, user: true, expires: v.clock().Add(implicitTTL)})
+		access := v.mint(token{scope: scope, user: true, expires: v.now().Add(implicitTTL)})
 		params = "access_token=" + access + "&token_type=bearer&scope=" + url.QueryEscape(scope) +
 			"&state=" + url.QueryEscape(state) + "&expires_in=" + strconv.Itoa(int(implicitTTL.Seconds()))
 	}
@@ -577,7 +485,7 @@ func (v *Vimeo) exchange(w http.ResponseWriter, form url.Values) {
 	v.mu.Lock()
 	c, ok := v.codes[form.Get("code")]
 	delete(v.codes, form.Get("code")) // [I] single use, even when this attempt fails
-	ok = ok && v.now().Before(c.expires)
+	ok = ok && v.nowLocked().Before(c.expires)
 	v.mu.Unlock()
 	switch {
 	case !ok:
@@ -611,11 +519,11 @@ func (v *Vimeo) deviceStart(w http.ResponseWriter, form url.Values) {
 	deviceCode := randomHex(16)
 	d := &device{scope: grantScopes(form.Get("scope"), "public")} // [I] default scope
 	v.mu.Lock()
-	now := v.now()
+	now := v.nowLocked()
 	makeRoom(v.devices, func(d *device) bool { return !now.Before(d.expires) }, nil)
 	d.expires = now.Add(deviceTTL)
 	for d.userCode == "" || v.userCodeTaken(d.userCode) {
-		d.userCode = newUserCode()
+		d.userCode = userCode(6)
 	}
 	v.devices[deviceCode] = d
 	activate := v.activate
@@ -659,7 +567,7 @@ func (v *Vimeo) devicePoll(w http.ResponseWriter, form url.Values) {
 	var access string
 	var t token
 	if ok {
-		state, expired = d.state, !v.now().Before(d.expires)
+		state, expired = d.state, !v.nowLocked().Before(d.expires)
 		if state == deviceApproved && !expired {
 			delete(v.devices, deviceCode) // the code is gone once it yields its token
 			t = token{scope: d.scope, user: true}
@@ -785,21 +693,13 @@ func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
 	return false
 }
 
-// bearer returns the token of an "Authorization: Bearer" header, and whether
-// there was a non-empty one.
-func bearer(r *http.Request) (string, bool) {
-	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	tok = strings.TrimSpace(tok)
-	return tok, strings.EqualFold(scheme, "Bearer") && tok != "" // [I] an empty one is no credential
-}
-
 // lookup returns the token issued as access, if it exists and has not
 // expired.
 func (v *Vimeo) lookup(access string) (token, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	t, ok := v.tokens[access]
-	if ok && !t.expires.IsZero() && !v.now().Before(t.expires) {
+	if ok && !t.expires.IsZero() && !v.nowLocked().Before(t.expires) {
 		return token{}, false
 	}
 	return t, ok
@@ -816,16 +716,10 @@ func (v *Vimeo) mint(t token) string {
 // Vimeo's tokens live until they are revoked.
 func (v *Vimeo) mintLocked(t token) string {
 	access := randomHex(16)
-	now := v.now()
+	now := v.nowLocked()
 	dropDead(v.tokens, &v.sweepTokens, func(t token) bool { return !t.expires.IsZero() && !now.Before(t.expires) })
 	v.tokens[access] = t
 	return access
-}
-
-func (v *Vimeo) clock() time.Time {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.now()
 }
 
 func authObject(access string, t token) authJSON {
@@ -853,16 +747,6 @@ func grantScopes(requested, def string) string {
 	return strings.Join(out, " ")
 }
 
-func writeJSON(w http.ResponseWriter, status int, contentType string, body any) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		panic(err) // only fixed, marshalable types are passed
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(status)
-	w.Write(b)
-}
-
 // writeAuth writes a token-endpoint answer.
 func writeAuth(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Cache-Control", "no-store")
@@ -881,17 +765,6 @@ func apiError(w http.ResponseWriter, status int, e apiErrorJSON) {
 	writeJSON(w, status, errorType, e)
 }
 
-func cloneValues(v url.Values) url.Values {
-	if v == nil {
-		return nil
-	}
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = slices.Clone(vs)
-	}
-	return out
-}
-
 func isDigits(s string) bool {
 	if s == "" {
 		return false
@@ -902,24 +775,4 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-// randomHex returns n random bytes from crypto/rand, hex encoded.
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
-	return hex.EncodeToString(b)
-}
-
-// userCodeAlphabet has 32 upper-case letters and digits, without the
-// look-alikes I, O, 0 and 1 [I], so a random byte maps without bias.
-const userCodeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-
-func newUserCode() string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	for i := range b {
-		b[i] = userCodeAlphabet[b[i]%byte(len(userCodeAlphabet))]
-	}
-	return string(b)
 }

@@ -24,24 +24,6 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const accept = "application/vnd.vimeo.*+json;version=3.4"
 
-// fakeClock replaces the fake's clock so tests can expire codes and tokens.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func newFake(t *testing.T) *Vimeo {
 	t.Helper()
 	v := NewVimeo()
@@ -49,11 +31,10 @@ func newFake(t *testing.T) *Vimeo {
 	return v
 }
 
-func useClock(v *Vimeo) *fakeClock {
-	c := &fakeClock{t: time.Now()}
-	v.mu.Lock()
-	v.now = c.now
-	v.mu.Unlock()
+// useClock gives v a manual Clock, so tests can expire codes and tokens.
+func useClock(v *Vimeo) *Clock {
+	c := NewClock(time.Now())
+	v.SetClock(c)
 	return c
 }
 
@@ -330,9 +311,9 @@ func TestImplicitGrant(t *testing.T) {
 	tok := frag.Get("access_token")
 
 	require.Equal(t, 200, do(t, v, "GET", "/me", "", auth(tok)...).status)
-	clock.advance(3599 * time.Second)
+	clock.Advance(3599 * time.Second)
 	require.Equal(t, 200, do(t, v, "GET", "/videos", "", auth(tok)...).status)
-	clock.advance(time.Second)
+	clock.Advance(time.Second)
 	r = do(t, v, "GET", "/videos", "", auth(tok)...)
 	require.Equal(t, 401, r.status, "implicit tokens expire after 3600 s")
 	require.EqualValues(t, 8000, r.json(t)["error_code"])
@@ -421,9 +402,9 @@ func TestDeviceGrant(t *testing.T) {
 		v := newFake(t)
 		clock := useClock(v)
 		form, uc := start(t, v, "")
-		clock.advance(299 * time.Second)
+		clock.Advance(299 * time.Second)
 		pollErr(t, v, form, "authorization_pending")
-		clock.advance(time.Second)
+		clock.Advance(time.Second)
 		pollErr(t, v, form, "expired_token")
 		require.False(t, v.ApproveDevice(uc))
 	})
@@ -732,7 +713,7 @@ func TestConcurrentUse(t *testing.T) {
 func TestUserCodes(t *testing.T) {
 	re := regexp.MustCompile(`^[A-Z0-9]{6}$`)
 	for range 100 {
-		require.Regexp(t, re, newUserCode())
+		require.Regexp(t, re, userCode(6))
 	}
 	require.Equal(t, "public", grantScopes("", "public"))
 	require.Equal(t, "public private", grantScopes("private public private", "x"))
