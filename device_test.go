@@ -10,53 +10,19 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/videoauth/videoauth/videoauthtest"
 )
 
-// stepClock is a fake Clock: After advances the clock's own time by d and
-// returns a channel that has already fired, so polling runs instantly and
-// deterministically. Every duration waited is recorded. With block set,
-// After records the wait but returns a channel that never fires.
-type stepClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	waits []time.Duration
-	block bool
-}
-
-func newStepClock() *stepClock {
-	return &stepClock{now: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)}
-}
-
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *stepClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waits = append(c.waits, d)
-	if c.block {
-		return make(chan time.Time)
-	}
-	c.now = c.now.Add(d)
-	ch := make(chan time.Time, 1)
-	ch <- c.now
-	return ch
-}
-
-func (c *stepClock) setBlock(b bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.block = b
-}
-
-// Waits returns every duration waited so far, in order.
-func (c *stepClock) Waits() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.waits...)
+// newStepClock returns the device tests' clock: After advances the clock's
+// time by d and returns a channel that has already fired, so polling runs
+// instantly and deterministically; AfterCalls lists every duration waited.
+// With auto-advance off (SetAutoAdvance(false)), After records the wait but
+// its channel never fires, as the tests never Advance.
+func newStepClock() *videoauthtest.Clock {
+	c := videoauthtest.NewClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
+	c.SetAutoAdvance(true)
+	return c
 }
 
 // devTestStep is one scripted poll answer.
@@ -71,7 +37,7 @@ type devTestStep struct {
 // devTestPoller answers polls from a script; past its end it answers pending.
 type devTestPoller struct {
 	t      *testing.T
-	clock  *stepClock
+	clock  *videoauthtest.Clock
 	script []devTestStep
 	cancel context.CancelFunc
 
@@ -89,7 +55,7 @@ func (p *devTestPoller) poll(ctx context.Context) (*Token, pollOutcome, error) {
 	}
 	s := p.script[i]
 	if s.block {
-		p.clock.setBlock(true)
+		p.clock.SetAutoAdvance(false)
 	}
 	if s.cancel {
 		require.NotNil(p.t, p.cancel, "script cancels but no cancel func")
@@ -121,8 +87,8 @@ func devTestRepeat(d time.Duration, n int) []time.Duration {
 	return out
 }
 
-// devTestStart builds a DeviceCode on a fresh stepClock with a scripted poller.
-func devTestStart(t *testing.T, expiresIn, interval time.Duration, script ...devTestStep) (*DeviceCode, *stepClock, *devTestPoller) {
+// devTestStart builds a DeviceCode on a fresh step clock with a scripted poller.
+func devTestStart(t *testing.T, expiresIn, interval time.Duration, script ...devTestStep) (*DeviceCode, *videoauthtest.Clock, *devTestPoller) {
 	t.Helper()
 	clock := newStepClock()
 	p := &devTestPoller{t: t, clock: clock, script: script}
@@ -207,7 +173,7 @@ func TestDeviceWaitSchedule(t *testing.T) {
 			start := clock.Now()
 			tok, err := dc.Wait(context.Background())
 
-			require.Equal(t, tc.wantWaits, clock.Waits(), "wait sequence")
+			require.Equal(t, tc.wantWaits, clock.AfterCalls(), "wait sequence")
 			polls := p.pollTimes()
 			require.Len(t, polls, tc.wantPolls, "number of polls")
 			for _, at := range polls {
@@ -215,7 +181,7 @@ func TestDeviceWaitSchedule(t *testing.T) {
 			}
 			// Each poll happens exactly after the cumulative waits before it.
 			elapsed := time.Duration(0)
-			for i, w := range clock.Waits() {
+			for i, w := range clock.AfterCalls() {
 				elapsed += w
 				if i < len(polls) {
 					require.Equal(t, start.Add(elapsed), polls[i], "poll %d time", i)
@@ -261,7 +227,7 @@ func TestNewDeviceCodeDefaults(t *testing.T) {
 			dc := newDeviceCode("p", clock, tc.expiresIn, tc.interval, func(context.Context) (*Token, pollOutcome, error) { return nil, pollPending, nil })
 			require.Equal(t, clock.Now().Add(tc.wantLife), dc.ExpiresAt)
 			require.Equal(t, tc.wantInterval, dc.Interval)
-			require.Empty(t, clock.Waits(), "construction waits for nothing")
+			require.Empty(t, clock.AfterCalls(), "construction waits for nothing")
 		})
 	}
 	t.Run("nil clock is the real clock", func(t *testing.T) {
@@ -275,7 +241,7 @@ func TestNewDeviceCodeDefaults(t *testing.T) {
 func TestDeviceWaitContext(t *testing.T) {
 	t.Run("cancelled before Wait, timer pending", func(t *testing.T) {
 		dc, clock, p := devTestStart(t, time.Minute, 5*time.Second, devTestSteps(pollDone)...)
-		clock.setBlock(true)
+		clock.SetAutoAdvance(false)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		tok, err := dc.Wait(ctx)
@@ -312,7 +278,7 @@ func TestDeviceWaitContext(t *testing.T) {
 		require.ErrorIs(t, err, context.Canceled)
 		require.Nil(t, tok)
 		require.Len(t, p.pollTimes(), 2)
-		require.Equal(t, devTestSeconds(5, 5), clock.Waits())
+		require.Equal(t, devTestSeconds(5, 5), clock.AfterCalls())
 	})
 	t.Run("cancelled during a pending poll", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -325,11 +291,11 @@ func TestDeviceWaitContext(t *testing.T) {
 		require.ErrorIs(t, err, context.Canceled)
 		require.Nil(t, tok)
 		require.Len(t, p.pollTimes(), 1)
-		require.Equal(t, devTestSeconds(5), clock.Waits(), "no timer is started once ctx is done")
+		require.Equal(t, devTestSeconds(5), clock.AfterCalls(), "no timer is started once ctx is done")
 	})
 	t.Run("deadline exceeded", func(t *testing.T) {
 		dc, clock, p := devTestStart(t, time.Minute, 5*time.Second, devTestSteps(pollDone)...)
-		clock.setBlock(true)
+		clock.SetAutoAdvance(false)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 		defer cancel()
 		_, err := dc.Wait(ctx)
@@ -369,7 +335,7 @@ func TestDeviceIntervalAboveCap(t *testing.T) {
 	dc, clock, _ := devTestStart(t, time.Hour, 200*time.Second, devTestSteps(pollDone)...)
 	_, err := dc.Wait(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, devTestSeconds(200), clock.Waits(), "the server's interval is honoured as given")
+	require.Equal(t, devTestSeconds(200), clock.AfterCalls(), "the server's interval is honoured as given")
 
 	// A server interval above maxInterval (2 min) is never shortened by a
 	// slow_down or a network error (RFC 8628 §3.5: only ever slower).
@@ -377,7 +343,7 @@ func TestDeviceIntervalAboveCap(t *testing.T) {
 		dc, clock, _ := devTestStart(t, time.Hour, 200*time.Second, devTestStep{outcome: o}, devTestStep{outcome: pollDone, tok: devTestToken})
 		_, err := dc.Wait(context.Background())
 		require.NoError(t, err)
-		w := clock.Waits()
+		w := clock.AfterCalls()
 		require.Len(t, w, 2)
 		require.GreaterOrEqual(t, w[1], 200*time.Second, "outcome %d must not shorten the interval", o)
 	}

@@ -3,7 +3,6 @@ package videoauth_test
 import (
 	"context"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,23 +36,12 @@ func (f *dtFlaky) RoundTrip(r *http.Request) (*http.Response, error) {
 	return f.base.RoundTrip(r)
 }
 
-// dtClock steps its time by every wait and records the waits.
-type dtClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	waits []time.Duration
-}
-
-func (c *dtClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *dtClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	c.waits = append(c.waits, d)
-	ch := make(chan time.Time, 1)
-	ch <- c.now
-	return ch
+// dtClock steps its time by every wait (auto-advance); AfterCalls records
+// the waits.
+func dtClock() *videoauthtest.Clock {
+	c := videoauthtest.NewClock(time.Now())
+	c.SetAutoAdvance(true)
+	return c
 }
 
 // docs/security.md, checklist item 30, end to end: device polls that time out
@@ -63,7 +51,7 @@ func TestDevicePollTimeoutsDoubleTheIntervalAndDoNotAbort(t *testing.T) {
 		fake := videoauthtest.NewVimeo()
 		defer fake.Close()
 		flaky := &dtFlaky{base: fake.Client().Transport}
-		clock := &dtClock{now: time.Now()}
+		clock := dtClock()
 		v, err := videoauth.NewVimeo(videoauth.App{ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, APIURL: fake.URL,
 			Clock: clock, HTTPClient: &http.Client{Transport: flaky}})
 		require.NoError(t, err)
@@ -74,14 +62,14 @@ func TestDevicePollTimeoutsDoubleTheIntervalAndDoNotAbort(t *testing.T) {
 		tok, err := dc.Wait(context.Background())
 		require.NoError(t, err, "timeouts are retried, not fatal")
 		require.NotEmpty(t, tok.AccessToken)
-		require.Equal(t, []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second}, clock.waits)
+		require.Equal(t, []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second}, clock.AfterCalls())
 		require.Equal(t, 1, fake.DevicePolls(), "the three timed-out polls never arrived")
 	})
 	t.Run("simkl-v2", func(t *testing.T) {
 		fake := videoauthtest.NewSimkl()
 		defer fake.Close()
 		flaky := &dtFlaky{base: http.DefaultTransport}
-		clock := &dtClock{now: time.Now()}
+		clock := dtClock()
 		fake.SetClock(videoauthtest.NewClock(clock.Now()))
 		app := simklApp(fake, videoauth.SimklV2, true)
 		app.Clock, app.HTTPClient = clock, &http.Client{Transport: flaky}
@@ -95,7 +83,7 @@ func TestDevicePollTimeoutsDoubleTheIntervalAndDoNotAbort(t *testing.T) {
 		require.NoError(t, err)
 		require.NotEmpty(t, tok.AccessToken)
 		i := dc.Interval
-		require.Equal(t, []time.Duration{i, 2 * i, 4 * i}, clock.waits)
+		require.Equal(t, []time.Duration{i, 2 * i, 4 * i}, clock.AfterCalls())
 		require.Equal(t, 1, fake.DevicePolls())
 		require.Zero(t, fake.MissingParams())
 	})

@@ -20,6 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 	"golang.org/x/oauth2"
+
+	"github.com/videoauth/videoauth/videoauthtest"
 )
 
 // lbGuard bounds waits on channels that a correct implementation always
@@ -28,12 +30,12 @@ const lbGuard = 10 * time.Second
 
 // lbEnv is one loopback test: a fake authorization server, a fake CodeFlow
 // that uses it, a "browser" (an HTTP client that follows redirects) and a
-// fake clock.
+// manual clock, whose single timer the test fires with Advance.
 type lbEnv struct {
 	as      *httptest.Server
 	flow    *lbFlow
 	browser *http.Client
-	clock   *lbClock
+	clock   *videoauthtest.Clock
 
 	mu         sync.Mutex
 	mode       string // "approve", "deny" or "stay" (never redirect back)
@@ -48,7 +50,10 @@ func newLBEnv(t *testing.T, mode string) *lbEnv {
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 
-	e := &lbEnv{mode: mode, clock: &lbClock{asked: make(chan time.Duration, 1), fire: make(chan time.Time)}}
+	e := &lbEnv{mode: mode, clock: videoauthtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
+	t.Cleanup(func() {
+		require.LessOrEqual(t, len(e.clock.AfterCalls()), 1, "Loopback arms one timer at most: %v", e.clock.AfterCalls())
+	})
 	e.as = httptest.NewServer(http.HandlerFunc(e.authorize))
 	t.Cleanup(e.as.Close)
 	tr := &http.Transport{}
@@ -148,19 +153,6 @@ func (f *lbFlow) Exchange(ctx context.Context, ar *AuthRequest, q url.Values) (*
 		return nil, f.failWith
 	}
 	return &Token{Provider: "fake", AccessToken: "at-" + code, TokenType: "Bearer"}, nil
-}
-
-// lbClock is a Clock whose single timer the test fires by hand.
-type lbClock struct {
-	asked chan time.Duration // receives the duration Loopback waits for
-	fire  chan time.Time     // the test sends to expire the timer
-}
-
-func (c *lbClock) Now() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
-
-func (c *lbClock) After(d time.Duration) <-chan time.Time {
-	c.asked <- d
-	return c.fire
 }
 
 // lbPage is one response the browser saw.
@@ -266,7 +258,7 @@ func TestLoopback(t *testing.T) {
 		aq := e.lastAuthorizeQuery()
 		require.Equal(t, "S256", aq.Get("code_challenge_method"))
 		require.Equal(t, redirect.String(), aq.Get("redirect_uri"))
-		require.Equal(t, loopbackDefaultTimeout, <-e.clock.asked, "default timeout is 5 minutes")
+		require.Equal(t, []time.Duration{loopbackDefaultTimeout}, e.clock.AfterCalls(), "default timeout is 5 minutes")
 
 		require.Equal(t, "http", redirect.Scheme)
 		require.Equal(t, "127.0.0.1", redirect.Hostname(), "the IPv4 literal, never localhost or 0.0.0.0 (RFC 8252 §8.3)")
@@ -658,9 +650,10 @@ func TestLoopback(t *testing.T) {
 			})
 			res <- result{tok, err}
 		}()
-		require.Equal(t, 90*time.Second, <-e.clock.asked)
+		require.NoError(t, lbWait(e.clock.UntilWaiters(1), "the timeout armed"))
+		require.Equal(t, []time.Duration{90 * time.Second}, e.clock.AfterCalls())
 		require.NoError(t, lbWait(opened, "open"))
-		e.clock.fire <- time.Time{} // the user never came back
+		e.clock.Advance(90 * time.Second) // the user never came back
 		r := <-res
 		require.ErrorIs(t, r.err, ErrAccessDenied)
 		require.Contains(t, r.err.Error(), "no callback within 1m30s")
@@ -718,13 +711,11 @@ func TestLoopback(t *testing.T) {
 			})
 		})
 		redirect := b.called(t)
-		select {
-		case d := <-e.clock.asked:
-			require.Equal(t, 90*time.Second, d)
-		case <-time.After(lbGuard):
+		if err := lbWait(e.clock.UntilWaiters(1), "the timeout armed"); err != nil {
 			t.Fatal("Loopback never armed its timeout")
 		}
-		e.clock.fire <- time.Time{} // the user never came back
+		require.Equal(t, []time.Duration{90 * time.Second}, e.clock.AfterCalls())
+		e.clock.Advance(90 * time.Second) // the user never came back
 		r := lbResult(t, res)
 		require.ErrorIs(t, r.err, ErrAccessDenied)
 		require.Contains(t, r.err.Error(), "no callback within 1m30s")

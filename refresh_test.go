@@ -10,35 +10,16 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/videoauth/videoauth/videoauthtest"
 )
 
-// manualClock is a clock tests move by hand.
-type manualClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newManualClock() *manualClock {
-	return &manualClock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func (c *manualClock) After(d time.Duration) <-chan time.Time {
-	c.Advance(d)
-	ch := make(chan time.Time, 1)
-	ch <- c.Now()
-	return ch
+// newManualClock returns a clock tests move by hand with Advance; a wait
+// (After) moves it by its duration and fires at once.
+func newManualClock() *videoauthtest.Clock {
+	c := videoauthtest.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
+	c.SetAutoAdvance(true)
+	return c
 }
 
 // counterMint returns a MintFunc that issues tok-1, tok-2, ... and counts.

@@ -163,7 +163,12 @@ func TestSimklV1DenialIsATimeoutInLoopback(t *testing.T) {
 		}})
 		done <- err
 	}()
-	require.Eventually(t, func() bool { return clock.Waiters() > 0 }, 5*time.Second, time.Millisecond)
+	select { // Loopback armed its timeout
+	case <-clock.UntilWaiters(1):
+	case <-time.After(5 * time.Second):
+		t.Fatal("Loopback never armed its timeout")
+	}
+	require.Equal(t, []time.Duration{5 * time.Minute}, clock.AfterCalls())
 	clock.Advance(5 * time.Minute) // the default timeout
 	err := <-done
 	require.ErrorIs(t, err, videoauth.ErrAccessDenied)
@@ -185,17 +190,16 @@ func startWait(t *testing.T, clock *videoauthtest.Clock, dc *videoauth.DeviceCod
 	return d
 }
 
-// step waits until Wait sleeps, then moves the clock by dt.
+// step waits until Wait sleeps (or has returned), then moves the clock by
+// dt.
 func (d *pinDriver) step(dt time.Duration) {
 	d.t.Helper()
-	require.Eventually(d.t, func() bool {
-		select {
-		case <-d.done:
-			return true
-		default:
-		}
-		return d.clock.Waiters() == 1
-	}, 5*time.Second, time.Millisecond)
+	select {
+	case <-d.done:
+	case <-d.clock.UntilWaiters(1):
+	case <-time.After(5 * time.Second):
+		d.t.Fatal("Wait neither slept nor returned")
+	}
 	d.clock.Advance(dt)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/videoauth/videoauth"
+	"github.com/videoauth/videoauth/videoauthtest"
 )
 
 // Allocation budgets of videoauth's request path, one per style:
@@ -86,17 +87,6 @@ func raceEnabled() bool {
 		}
 	}
 	return false
-}
-
-// styleFixedClock stands still, so that Viki's timestamps, and so its
-// signatures, are the same whichever implementation reads it.
-type styleFixedClock struct{ t time.Time }
-
-func (c styleFixedClock) Now() time.Time { return c.t }
-func (c styleFixedClock) After(d time.Duration) <-chan time.Time {
-	ch := make(chan time.Time, 1)
-	ch <- c.t.Add(d)
-	return ch
 }
 
 // styleSent is what a base received: everything of a request that goes on
@@ -189,7 +179,11 @@ func styleShapes(t *testing.T, style string) map[string]func() *http.Request {
 // request. All three read one clock that stands still, so Viki's
 // signatures compare.
 func TestStyleSameRequest(t *testing.T) {
-	clock := styleFixedClock{time.Now().Truncate(time.Second)}
+	// A manual clock stands still (nothing advances it), so that Viki's
+	// timestamps, and so its signatures, are the same whichever
+	// implementation reads it.
+	clock := videoauthtest.NewClock(time.Now().Truncate(time.Second))
+	t.Cleanup(func() { require.Empty(t, clock.AfterCalls(), "nothing waited on the clock") })
 	for _, style := range styleNames {
 		t.Run(style, func(t *testing.T) {
 			base := &styleRecorder{}

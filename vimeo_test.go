@@ -22,30 +22,12 @@ import (
 	"github.com/videoauth/videoauth/videoauthtest"
 )
 
-// stepClock advances its own time by every wait, so device polling runs
-// instantly and deterministically.
-type stepClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.t.IsZero() {
-		c.t = time.Now()
-	}
-	return c.t
-}
-
-func (c *stepClock) After(d time.Duration) <-chan time.Time {
-	now := c.Now()
-	c.mu.Lock()
-	c.t = now.Add(d)
-	c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	ch <- c.t
-	return ch
+// stepClock returns a clock that advances its own time by every wait
+// (auto-advance), so device polling runs instantly and deterministically.
+func stepClock() *videoauthtest.Clock {
+	c := videoauthtest.NewClock(time.Now())
+	c.SetAutoAdvance(true)
+	return c
 }
 
 // setup starts a fake Vimeo and a provider pointed at it.
@@ -260,7 +242,7 @@ func TestVimeoDeviceGrant(t *testing.T) {
 	newV := func(t *testing.T) (*videoauthtest.Vimeo, *videoauth.Vimeo) {
 		fake := videoauthtest.NewVimeo()
 		t.Cleanup(fake.Close)
-		v, err := videoauth.NewVimeo(videoauth.App{ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, APIURL: fake.URL, Clock: &stepClock{}})
+		v, err := videoauth.NewVimeo(videoauth.App{ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, APIURL: fake.URL, Clock: stepClock()})
 		require.NoError(t, err)
 		return fake, v
 	}
@@ -281,7 +263,11 @@ func TestVimeoDeviceGrant(t *testing.T) {
 		var tok *videoauth.Token
 		go func() { defer close(done); tok, err = dc.Wait(context.Background()) }()
 		for polls := 1; polls <= 3; polls++ {
-			require.Eventually(t, func() bool { return clock.Waiters() == 1 }, 5*time.Second, time.Millisecond)
+			select { // Wait is asleep on the clock
+			case <-clock.UntilWaiters(1):
+			case <-time.After(5 * time.Second):
+				t.Fatal("Wait never slept")
+			}
 			if polls == 3 {
 				require.True(t, fake.ApproveDevice(dc.UserCode))
 			}
@@ -628,7 +614,7 @@ func TestVimeoWarnsWhenGrantedScopesAreNarrower(t *testing.T) {
 		t.Cleanup(fake.Close)
 		logs := &logCapture{}
 		app := videoauth.App{ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, RedirectURL: "https://app.example/callback",
-			APIURL: fake.URL, Logger: slog.New(logs), Clock: &stepClock{}}
+			APIURL: fake.URL, Logger: slog.New(logs), Clock: stepClock()}
 		if hc != nil {
 			app.HTTPClient = hc(fake)
 		}
@@ -1019,7 +1005,7 @@ func TestVimeoDeviceRefusesAForeignActivateLink(t *testing.T) {
 	ctx := context.Background()
 	fake := videoauthtest.NewVimeo()
 	t.Cleanup(fake.Close)
-	app := videoauth.App{ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, APIURL: fake.URL, Clock: &stepClock{}}
+	app := videoauth.App{ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, APIURL: fake.URL, Clock: stepClock()}
 	v, err := videoauth.NewVimeo(app)
 	require.NoError(t, err)
 	for _, link := range []string{
