@@ -24,6 +24,8 @@ type endpoint struct {
 	errorShape func(body []byte) (code, desc string)
 	// finish adds provider knowledge to a parsed token (user id, expiry).
 	finish func(*Token)
+	// observer is the App's: told of the endpoints' rate limits.
+	observer Observer
 }
 
 func newEndpoint(provider string, app App, header http.Header, shape func([]byte) (string, string), finish func(*Token)) *endpoint {
@@ -35,6 +37,7 @@ func newEndpoint(provider string, app App, header http.Header, shape func([]byte
 		defaultType: "bearer",
 		errorShape:  shape,
 		finish:      finish,
+		observer:    app.Observer,
 	}
 }
 
@@ -56,6 +59,13 @@ func (ep *endpoint) do(ctx context.Context, op string, r *wire.Request) (*wire.R
 	if err != nil {
 		u, _ := url.Parse(r.URL)
 		return nil, transportError(ep.provider, op, u, err)
+	}
+	if ep.observer != nil {
+		now := ep.clock.Now()
+		if limited, wait := rateLimit(resp.Status, resp.Header, now); limited {
+			observe(ctx, ep.observer, Event{Kind: EventRateLimited, Provider: ep.provider, Op: op, At: now,
+				Status: resp.Status, Outcome: "rate_limited", RetryAfter: wait})
+		}
 	}
 	return resp, nil
 }

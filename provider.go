@@ -104,6 +104,11 @@ type App struct {
 	WebURL string
 	// Clock reads time and waits; nil is the real clock. Tests inject one.
 	Clock Clock
+	// Observer is told of the provider's mints, rejections, replays,
+	// revocations, rate limits and store failures (see Observer): every
+	// Source the provider builds gets it, and its token endpoints report
+	// their rate limits to it. nil reports nothing.
+	Observer Observer
 }
 
 func (a App) httpClient() *http.Client {

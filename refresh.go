@@ -99,6 +99,11 @@ type Source struct {
 	// renewal. The token is used all the same (a Transport sends requests
 	// with it); Token's callers of that renewal also get the error.
 	OnStoreError func(error)
+	// Observer is told of every mint (start and end), rejection, replay,
+	// revocation, rate limit and store failure of this Source and of a
+	// Transport using it (see Observer); nil reports nothing. A provider's
+	// Source gets its App's Observer.
+	Observer Observer
 	// Clock is the time source; nil is the real clock.
 	Clock Clock
 	// RefreshAhead is how long before a token stops being usable a
@@ -139,6 +144,7 @@ type Source struct {
 	cur     atomic.Pointer[entry]
 	aheadAt atomic.Int64 // unix nanos before which no refresh-ahead starts
 	rejects atomic.Int32 // rejections since the last success: guards new tokens, stretches the guard
+	grant   grantOp      // the grant its mints report; a byte, in what was padding
 
 	mu     sync.Mutex
 	gen    uint64 // bumped by SetToken and Revoke: older renewals do not land
@@ -389,7 +395,7 @@ func (s *Source) start(ctx context.Context, e *entry, ahead bool) *flight {
 			s.hold(e, f.hurry)
 		}
 		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDefault(s.MintTimeout, DefaultMintTimeout))
-		tok, minted, err := s.obtain(mctx, cur)
+		tok, minted, err := s.obtain(mctx, cur, ahead)
 		cancel()
 		var storeErr error
 		var revokedTok *Token
@@ -437,8 +443,13 @@ func (s *Source) start(ctx context.Context, e *entry, ahead bool) *flight {
 		if storeErr != nil && s.OnStoreError != nil {
 			s.OnStoreError(storeErr)
 		}
-		if revokedTok != nil && s.OnRevoked != nil {
-			s.OnRevoked(revokedTok)
+		if revokedTok != nil {
+			if s.OnRevoked != nil {
+				s.OnRevoked(revokedTok)
+			}
+			if o := s.Observer; o != nil {
+				observe(context.WithoutCancel(ctx), o, Event{Kind: EventRevoked, Provider: s.provider, Op: s.grant.String(), At: now})
+			}
 		}
 		close(f.done)
 	}()
@@ -486,14 +497,31 @@ func (e *entry) track() func() {
 	}
 }
 
-// mint runs Mint and checks what it returns.
-func (s *Source) mint(ctx context.Context, cur *Token) (*Token, error) {
+// mint runs Mint and checks what it returns; background marks a
+// refresh-ahead for the Observer.
+func (s *Source) mint(ctx context.Context, cur *Token, background bool) (*Token, error) {
 	if s.Mint == nil {
 		return nil, reauthErr(cur)
+	}
+	o := s.Observer
+	var start time.Time
+	if o != nil {
+		start = s.clock().Now()
+		observe(ctx, o, Event{Kind: EventMintStart, Provider: s.provider, Op: s.grant.String(), At: start, Background: background})
 	}
 	tok, err := s.Mint(ctx, cur)
 	if err == nil && (tok == nil || tok.AccessToken == "") {
 		err = errorf("mint returned no token: %w", ErrBadResponse)
+	}
+	if o != nil {
+		end := s.clock().Now()
+		ev := Event{Kind: EventMintEnd, Provider: s.provider, Op: s.grant.String(), At: end, Duration: end.Sub(start),
+			Outcome: outcome(err), Background: background}
+		var se *Error
+		if errors.As(err, &se) {
+			ev.Status, ev.RetryAfter = se.Status, se.RetryAfter
+		}
+		observe(ctx, o, ev)
 	}
 	if err != nil {
 		return nil, err
@@ -515,9 +543,9 @@ func reauthErr(cur *Token) error {
 // is one this call minted (rather than one a sibling stored). It returns a
 // non-nil token with an error only when the token could not be saved or
 // its lock was lost.
-func (s *Source) obtain(ctx context.Context, cur *Token) (tok *Token, minted bool, err error) {
+func (s *Source) obtain(ctx context.Context, cur *Token, background bool) (tok *Token, minted bool, err error) {
 	if s.Store == nil {
-		tok, err := s.mint(ctx, cur)
+		tok, err := s.mint(ctx, cur, background)
 		return tok, tok != nil, err
 	}
 	// A sibling may have stored a replacement already: no lock needed.
@@ -530,10 +558,15 @@ func (s *Source) obtain(ctx context.Context, cur *Token) (tok *Token, minted boo
 	}
 	unlock, err := s.Store.Lock(ctx, s.Key)
 	if err != nil {
+		s.storeFailed(ctx, "lock", err)
 		return nil, false, errorf("locking the store: %w", err)
 	}
-	tok, minted, err = s.obtainLocked(ctx, cur)
-	if uerr := unlock(); uerr != nil && minted {
+	tok, minted, err = s.obtainLocked(ctx, cur, background)
+	uerr := unlock()
+	if uerr != nil {
+		s.storeFailed(ctx, "unlock", uerr)
+	}
+	if uerr != nil && minted {
 		// The save was a CompareAndSwap, so the store is right whatever
 		// happened; but the renewal was not exclusive, and with a service
 		// that rotates refresh tokens a sibling's may have undone it.
@@ -543,7 +576,7 @@ func (s *Source) obtain(ctx context.Context, cur *Token) (tok *Token, minted boo
 }
 
 // obtainLocked is obtain's part under the store's lock.
-func (s *Source) obtainLocked(ctx context.Context, cur *Token) (*Token, bool, error) {
+func (s *Source) obtainLocked(ctx context.Context, cur *Token, background bool) (*Token, bool, error) {
 	stored, err := s.load(ctx)
 	if err != nil {
 		return nil, false, err
@@ -555,7 +588,7 @@ func (s *Source) obtainLocked(ctx context.Context, cur *Token) (*Token, bool, er
 	if stored != nil && (cur == nil || stored.AccessToken != cur.AccessToken) {
 		base = stored // a sibling's token, stale too: its refresh token is the newest
 	}
-	tok, err := s.mint(ctx, base)
+	tok, err := s.mint(ctx, base, background)
 	if errors.Is(err, ErrReauthRequired) {
 		// invalid_grant: a process that does not take the lock may have
 		// rotated the grant. Adopt its token rather than give up.
@@ -574,6 +607,7 @@ func (s *Source) obtainLocked(ctx context.Context, cur *Token) (*Token, bool, er
 				return again, false, nil
 			}
 		}
+		s.storeFailed(ctx, "save", err)
 		if errors.Is(err, ErrLockLost) {
 			return tok, true, errorf("saving the new token: the store's lock was lost, so the save may not have been exclusive: %w", err)
 		}
@@ -590,12 +624,27 @@ func (s *Source) load(ctx context.Context) (*Token, error) {
 		return nil, nil
 	}
 	if err != nil {
+		s.storeFailed(ctx, "load", err)
 		return nil, errorf("reading the store: %w", err)
 	}
 	if err := s.foreign(tok); err != nil {
 		return nil, errorf("stored under key %q: %w", s.Key, err)
 	}
 	return tok, nil
+}
+
+// storeFailed reports a failed Store operation op to the Observer: a lost
+// lock as EventLockLost, anything else as EventStoreError.
+func (s *Source) storeFailed(ctx context.Context, op string, err error) {
+	o := s.Observer
+	if o == nil {
+		return
+	}
+	ev := Event{Kind: EventStoreError, Provider: s.provider, Op: op, At: s.clock().Now(), Outcome: storeOutcome(err)}
+	if errors.Is(err, ErrLockLost) {
+		ev.Kind = EventLockLost
+	}
+	observe(ctx, o, ev)
 }
 
 // adoptable reports whether stored is a usable token other than stale.
@@ -706,7 +755,10 @@ func (s *Source) accepted() {
 }
 
 // revoke records that the service revoked the grant stale belongs to.
-func (s *Source) revoke(stale *Token) {
+func (s *Source) revoke(stale *Token) { s.revokeCtx(context.Background(), stale) }
+
+// revokeCtx is revoke for the API's answer to a request with ctx.
+func (s *Source) revokeCtx(ctx context.Context, stale *Token) {
 	for {
 		e := s.cur.Load()
 		if e == nil || e.tok != stale || e.revoked {
@@ -715,6 +767,9 @@ func (s *Source) revoke(stale *Token) {
 		if s.cur.CompareAndSwap(e, &entry{tok: e.tok, got: e.got, dead: true, revoked: true}) {
 			if s.OnRevoked != nil {
 				s.OnRevoked(stale)
+			}
+			if o := s.Observer; o != nil {
+				observe(ctx, o, Event{Kind: EventRevoked, Provider: s.provider, Op: "api", At: s.clock().Now()})
 			}
 			return
 		}
@@ -766,6 +821,7 @@ func (s *Source) SaveToken(ctx context.Context, tok *Token) error {
 	var err error
 	if s.Store != nil {
 		if err = s.Store.Save(ctx, s.Key, tok); err != nil {
+			s.storeFailed(ctx, "save", err)
 			err = errorf("token not saved: %w", err)
 		}
 	}
@@ -819,11 +875,15 @@ func (s *Source) Revoke(ctx context.Context) error {
 	var err error
 	if s.Store != nil {
 		if err = s.Store.Delete(ctx, s.Key); err != nil {
+			s.storeFailed(ctx, "delete", err)
 			err = errorf("revoked, but not deleted from the store: %w", err)
 		}
 	}
 	if tok != nil && s.OnRevoked != nil {
 		s.OnRevoked(tok)
+	}
+	if o := s.Observer; tok != nil && o != nil {
+		observe(ctx, o, Event{Kind: EventRevoked, Provider: s.provider, Op: "revoke", At: s.clock().Now()})
 	}
 	return err
 }

@@ -760,7 +760,7 @@ func (s *Simkl) Device(ctx context.Context, scopes ...string) (*DeviceCode, erro
 // V1: tokens last five years and cannot be refreshed; a rejected token
 // means the user revoked the app, and the Source answers ErrReauthRequired.
 func (s *Simkl) Source(t *Token) *Source {
-	src := newSource("simkl", s.app.Clock, t, nil)
+	src := newAppSource(s.app, "simkl", grantRefresh, t, nil)
 	if s.gen == SimklV2 {
 		src.Mint = s.refreshFn
 		src.RefreshAhead = 24 * time.Hour

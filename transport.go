@@ -1,6 +1,7 @@
 package videoauth
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -172,6 +173,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	v := t.Provider.Verdict(resp)
+	o := t.Source.Observer
+	if o != nil {
+		t.observeAnswer(ctx, o, resp, v, false)
+	}
 	if v == VerdictOK {
 		t.Source.accepted()
 		return resp, nil
@@ -181,7 +186,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// The grant is gone, or cannot be renewed without the user — unless
 		// a sibling saved a new sign-in in the store.
 		if e2 = t.Source.adoptStored(ctx, e); e2 == nil {
-			t.Source.revoke(e.tok)
+			t.Source.revokeCtx(ctx, e.tok)
 			return rejected(resp, ErrReauthRequired), nil
 		}
 	} else {
@@ -216,18 +221,58 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	drain(resp)
 	resp, err = t.send(req, body, e2)
 	if err != nil {
+		if o != nil {
+			observe(ctx, o, Event{Kind: EventReplay, Provider: t.Provider.Name(), Op: "api", At: t.Source.clock().Now(), Outcome: outcome(err)})
+		}
 		return nil, err
 	}
-	switch t.Provider.Verdict(resp) {
+	v = t.Provider.Verdict(resp)
+	if o != nil {
+		observe(ctx, o, Event{Kind: EventReplay, Provider: t.Provider.Name(), Op: "api", At: t.Source.clock().Now(),
+			Status: resp.StatusCode, Outcome: replayOutcome(v)})
+		t.observeAnswer(ctx, o, resp, v, true)
+	}
+	switch v {
 	case VerdictOK:
 		t.Source.accepted()
 	case VerdictRevoked:
-		t.Source.revoke(e2.tok)
+		t.Source.revokeCtx(ctx, e2.tok)
 		return rejected(resp, ErrReauthRequired), nil
 	case VerdictExpired:
 		return rejected(resp, ErrTokenExpired), nil // returned as it is; the new token is not replaced at once
 	}
 	return resp, nil
+}
+
+// replayOutcome is EventReplay's Outcome for the replay's Verdict.
+func replayOutcome(v Verdict) string {
+	switch v {
+	case VerdictOK:
+		return "ok"
+	case VerdictExpired:
+		return "token_expired"
+	case VerdictRevoked:
+		return "reauth_required"
+	}
+	return "other" // a Verdict this package does not know
+}
+
+// observeAnswer tells o of what an API answer with verdict v reports: a
+// rejection, a rate limit. A successful answer reports nothing, and costs
+// two comparisons.
+func (t *Transport) observeAnswer(ctx context.Context, o Observer, resp *http.Response, v Verdict, replayed bool) {
+	if v != VerdictOK {
+		observe(ctx, o, Event{Kind: EventRejected, Provider: t.Provider.Name(), Op: "api", At: t.Source.clock().Now(),
+			Status: resp.StatusCode, Verdict: v, Replayed: replayed})
+	}
+	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
+		return
+	}
+	now := t.Source.clock().Now()
+	if limited, wait := rateLimit(resp.StatusCode, resp.Header, now); limited {
+		observe(ctx, o, Event{Kind: EventRateLimited, Provider: t.Provider.Name(), Op: "api", At: now,
+			Status: resp.StatusCode, Outcome: "rate_limited", RetryAfter: wait})
+	}
 }
 
 // owned reports whether req may carry the provider's credential: its URL

@@ -259,7 +259,7 @@ func (v *Viki) mint(ctx context.Context, form url.Values) (*Token, error) {
 // client_credentials), minted lazily, renewed ahead of their 24-hour expiry
 // and re-minted when Viki answers 403 (or 401).
 func (v *Viki) ClientCredentials() *Source {
-	return newSource("viki", v.app.Clock, nil, func(ctx context.Context, _ *Token) (*Token, error) {
+	return newAppSource(v.app, "viki", grantClientCredentials, nil, func(ctx context.Context, _ *Token) (*Token, error) {
 		return v.mint(ctx, url.Values{"grant_type": {"client_credentials"}})
 	})
 }
@@ -339,7 +339,7 @@ func (v *Viki) Password(ctx context.Context, c VikiCredentials) (*Token, error) 
 // the library never holds the password itself. Without it, use Source: an
 // expired token then means ErrReauthRequired.
 func (v *Viki) PasswordSource(creds func(ctx context.Context) (VikiCredentials, error)) *Source {
-	return newSource("viki", v.app.Clock, nil, func(ctx context.Context, _ *Token) (*Token, error) {
+	return newAppSource(v.app, "viki", grantPassword, nil, func(ctx context.Context, _ *Token) (*Token, error) {
 		if creds == nil {
 			return nil, configErr("viki: PasswordSource needs a credentials callback")
 		}
@@ -354,5 +354,5 @@ func (v *Viki) PasswordSource(creds func(ctx context.Context) (VikiCredentials, 
 // Source returns a Source holding t without a way to re-mint it: when it
 // expires or Viki rejects it, the Source answers ErrReauthRequired.
 func (v *Viki) Source(t *Token) *Source {
-	return newSource("viki", v.app.Clock, t, nil)
+	return newAppSource(v.app, "viki", grantMint, t, nil)
 }

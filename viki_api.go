@@ -662,7 +662,7 @@ func parseVikiSession(body []byte) (*Token, error) {
 // the caller's explicit choice; creds may read a secret store or ask the
 // user, so the library never holds the password.
 func (a *VikiAPI) SessionSource(creds func(ctx context.Context) (VikiCredentials, error)) *Source {
-	return newSource("viki", a.app.Clock, nil, func(ctx context.Context, _ *Token) (*Token, error) {
+	return newAppSource(a.app, "viki", grantLogin, nil, func(ctx context.Context, _ *Token) (*Token, error) {
 		if creds == nil {
 			return nil, configErr("viki: SessionSource needs a credentials callback")
 		}
@@ -677,5 +677,5 @@ func (a *VikiAPI) SessionSource(creds func(ctx context.Context) (VikiCredentials
 // Source returns a Source holding the session t without a way to sign in
 // again: once Viki expires it, the Source answers ErrReauthRequired.
 func (a *VikiAPI) Source(t *Token) *Source {
-	return newSource("viki", a.app.Clock, t, nil)
+	return newAppSource(a.app, "viki", grantMint, t, nil)
 }

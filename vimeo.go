@@ -487,7 +487,7 @@ func scopeParam(s []string) string {
 // "public".
 func (v *Vimeo) ClientCredentials(scopes ...string) *Source {
 	sc := scopeParam(v.app.scopes(scopes))
-	s := newSource("vimeo", v.app.Clock, nil, func(ctx context.Context, _ *Token) (*Token, error) {
+	s := newAppSource(v.app, "vimeo", grantClientCredentials, nil, func(ctx context.Context, _ *Token) (*Token, error) {
 		tok, err := v.call(ctx, "client_credentials", "/oauth/authorize/client",
 			url.Values{"grant_type": {"client_credentials"}, "scope": {sc}})
 		if err == nil {
@@ -776,7 +776,7 @@ func (v *Vimeo) Revoke(ctx context.Context, t *Token) error {
 // storage). A user token cannot be re-minted without the user: when Vimeo
 // rejects it the Source answers ErrReauthRequired.
 func (v *Vimeo) Source(t *Token) *Source {
-	s := newSource("vimeo", v.app.Clock, t, nil)
+	s := newAppSource(v.app, "vimeo", grantMint, t, nil)
 	s.revoker = v.revokeFn
 	return s
 }
