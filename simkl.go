@@ -822,3 +822,33 @@ func (s *Simkl) Revoke(ctx context.Context, t *Token) error {
 	}
 	return s.refine("revoke", s.ep.errorFrom("revoke", u, resp))
 }
+
+// Identify asks Simkl whose token t is (GET /users/settings on the API
+// host, with the client_id, app-name and app-version parameters, the
+// simkl-api-key header and the User-Agent Authorize adds) and returns
+// account.id as UserID, user.name as Name and the user object. The shape
+// of that answer is not documented (docs/simkl.md#open-questions [I]): an
+// answer without a numeric account.id is an *Error matching
+// ErrBadResponse. A token Simkl rejects (401 user_token_failed) matches
+// ErrTokenExpired when it is a V2 token with a refresh token (refresh it
+// and ask again), else ErrReauthRequired. A token of the other generation
+// is refused before anything is sent. See Identifier.
+func (s *Simkl) Identify(ctx context.Context, t *Token) (*Identity, error) {
+	if err := checkIdentifyToken(s, t); err != nil {
+		return nil, err
+	}
+	u := s.api.String() + "/users/settings"
+	resp, err := identifyGet(ctx, s, s.ep.hc, u, u, t, http.Header{"Accept": {"application/json"}})
+	if err != nil {
+		return nil, err
+	}
+	if !ok2xx(resp.Status) {
+		e := s.refine("api", s.ep.errorFrom("api", u, resp))
+		return nil, identifyFailed(e, t, u, rejection(verdictOf(s, resp), t.RefreshToken != ""))
+	}
+	id, err := parseSimklIdentity(resp.Body)
+	if err != nil {
+		return nil, badIdentity("simkl", resp, t, u, err)
+	}
+	return identified(id, t), nil
+}

@@ -356,3 +356,41 @@ func (v *Viki) PasswordSource(creds func(ctx context.Context) (VikiCredentials, 
 func (v *Viki) Source(t *Token) *Source {
 	return newAppSource(v.app, "viki", grantMint, t, nil)
 }
+
+// Identify asks Viki v3 whose token t is: GET /v3/users/<id>.json, the id
+// being t's user id (UserID, else the password grant's user_id or
+// user.id), with the token in the access_token parameter. The answer's id
+// and username (its shape is our inference: docs/viki.md#v3-oauth shows no
+// user data) make the Identity. A client-credentials token has no user
+// id, and Viki v3 has no route that names a token's owner: Identify then
+// sends nothing and returns an Identity with only Provider set, which
+// proves nothing about the token. A token Viki rejects (403 Not
+// Authorized, or 401) matches ErrReauthRequired: a password-grant token is
+// replaced only by signing in again (PasswordSource does that). A v5
+// session is refused: VikiAPI identifies it. See Identifier.
+func (v *Viki) Identify(ctx context.Context, t *Token) (*Identity, error) {
+	if err := checkIdentifyToken(v, t); err != nil {
+		return nil, err
+	}
+	if strings.EqualFold(t.TokenType, vikiSessionType) || t.Meta["viki_api"] == "v5" {
+		return nil, configErr("viki: a v5 session is identified by VikiAPI, not by the v3 provider")
+	}
+	uid := vikiTokenUserID(t)
+	if uid == "" {
+		return &Identity{Provider: "viki"}, nil
+	}
+	u := v.base.String() + "/v3/users/" + url.PathEscape(uid) + ".json"
+	resp, err := identifyGet(ctx, v, v.ep.hc, u, u, t, http.Header{"Accept": {"application/json"}})
+	if err != nil {
+		return nil, err
+	}
+	if !ok2xx(resp.Status) {
+		e := v.apiError(u, resp)
+		return nil, identifyFailed(e, t, u, rejection(verdictOf(v, resp), false))
+	}
+	id, err := parseVikiV3Identity(resp.Body)
+	if err != nil {
+		return nil, badIdentity("viki", resp, t, u, err)
+	}
+	return identified(id, t), nil
+}

@@ -679,3 +679,42 @@ func (a *VikiAPI) SessionSource(creds func(ctx context.Context) (VikiCredentials
 func (a *VikiAPI) Source(t *Token) *Source {
 	return newAppSource(a.app, "viki", grantMint, t, nil)
 }
+
+// Identify asks Viki whose session t is (GET /v5/sessions/TOKEN.json,
+// which "shows the token's user": docs/viki.md#v5-sessions), signed and
+// with the session in the token parameter as Authorize attaches it, a
+// stale timestamp corrected once as the signer does. The answer echoes the
+// session; only its user is kept: id as UserID, username as Name. The
+// session rides in the URL's path here, as Viki's route asks: errors show
+// that path with it redacted. A session Viki rejects (vcode 11 or 7402)
+// matches ErrReauthRequired: only a new Login replaces it (SessionSource
+// does that). A v3 OAuth token is refused: Viki identifies it. See
+// Identifier.
+func (a *VikiAPI) Identify(ctx context.Context, t *Token) (*Identity, error) {
+	if err := checkIdentifyToken(a, t); err != nil {
+		return nil, err
+	}
+	if a.state == nil {
+		return nil, configErr("viki: a VikiAPI is made by NewVikiAPI")
+	}
+	if strings.EqualFold(t.TokenType, "bearer") {
+		return nil, configErr("viki: a v3 OAuth token is identified by Viki, not by VikiAPI")
+	}
+	base := a.api.String() + "/v5/sessions/"
+	u, shown := base+url.PathEscape(t.AccessToken)+".json", base+"REDACTED.json"
+	hc := wire.NoRedirect(a.app.httpClient())
+	hc.Transport = a.Signer(hc.Transport)
+	resp, err := identifyGet(ctx, a, hc, u, shown, t, http.Header{"Accept": {"application/json"}})
+	if err != nil {
+		return nil, err
+	}
+	if !ok2xx(resp.Status) {
+		e := a.apiError(shown, resp)
+		return nil, identifyFailed(e, t, shown, rejection(verdictOf(a, resp), false))
+	}
+	id, err := parseVikiSessionIdentity(resp.Body)
+	if err != nil {
+		return nil, badIdentity("viki", resp, t, shown, err)
+	}
+	return identified(id, t), nil
+}

@@ -780,3 +780,37 @@ func (v *Vimeo) Source(t *Token) *Source {
 	s.revoker = v.revokeFn
 	return s
 }
+
+// Identify asks Vimeo whose token t is (GET /oauth/verify,
+// docs/vimeo.md#verification-and-revocation) and returns the user: the id
+// of user.uri (/users/<id>), user.name, and the user object. Vimeo's answer
+// echoes the access token; only its user is kept. A client-credentials
+// token has no user: the Identity's UserID is empty. Vimeo answers 401 for
+// a token it does not know (revoked, or deleted after six months unused):
+// an app token's *Error matches ErrTokenExpired (client credentials mint
+// another), a user token's ErrReauthRequired. A token without UserID and
+// User is taken for an app token: Exchange and Device fill both for a user
+// token. See Identifier.
+func (v *Vimeo) Identify(ctx context.Context, t *Token) (*Identity, error) {
+	if err := checkIdentifyToken(v, t); err != nil {
+		return nil, err
+	}
+	u := v.url("/oauth/verify")
+	resp, err := identifyGet(ctx, v, v.ep.hc, u, u, t, nil)
+	if err != nil {
+		return nil, err
+	}
+	if !ok2xx(resp.Status) {
+		e := v.refine(v.ep.errorFrom("api", u, resp))
+		verdict := verdictOf(v, resp)
+		if resp.Status == http.StatusUnauthorized && e.Code != "8002" {
+			verdict = VerdictExpired // verify's 401: Vimeo does not know the token [C]
+		}
+		return nil, identifyFailed(e, t, u, rejection(verdict, appToken(t)))
+	}
+	id, err := parseVimeoIdentity(resp.Body)
+	if err != nil {
+		return nil, badIdentity("vimeo", resp, t, u, err)
+	}
+	return identified(id, t), nil
+}
