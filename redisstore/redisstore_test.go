@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,25 +22,77 @@ import (
 	"github.com/videoauth/videoauth/redisstore"
 )
 
-// redisClient returns a new client of the Redis server named by
-// VIDEOAUTH_REDIS_URL, closed when the test ends. Without that variable the
-// test is skipped, except under CI, where it fails.
+// The tests run against one Redis server for the whole package, kept apart
+// by key prefix (see testPrefix); they do not run in parallel.
+//
+// With VIDEOAUTH_REDIS_URL set (bash .ci/run starts a pinned redis-server
+// and sets it), that server is the Redis at the URL. Without it, TestMain
+// starts an in-process miniredis, so the plain go test ./... ./redisstore/...
+// runs every test but those that only a real server can answer (see
+// needsRealRedis) instead of skipping the package. Under CI (CI set) the
+// variable is required: CI tests the real server, never the stand-in alone.
+var (
+	redisURL string
+	// mini is the in-process server, nil against a real one.
+	mini *miniredis.Miniredis
+)
+
+func TestMain(m *testing.M) {
+	redisURL = os.Getenv("VIDEOAUTH_REDIS_URL")
+	if redisURL == "" && os.Getenv("CI") == "" {
+		mini = miniredis.NewMiniRedis()
+		if err := mini.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "redisstore tests: cannot start miniredis:", err)
+			os.Exit(1)
+		}
+		// Redis expires keys by the wall clock, and the lock's keep-alive
+		// runs on it; miniredis's TTLs only move with FastForward unless
+		// told to follow the clock (without it a lease never runs out, and
+		// TestLockKeepAlive passes with the keep-alive removed). Tests
+		// that wait for a TTL alone fast-forward (see expireKeys) rather
+		// than sleep.
+		mini.ClockTTL(true)
+		redisURL = "redis://" + mini.Addr() + "/0"
+	}
+	code := m.Run()
+	if mini != nil {
+		mini.Close()
+	}
+	os.Exit(code)
+}
+
+// redisClient returns a new client of the package's Redis server, closed
+// when the test ends.
 func redisClient(t *testing.T) *redis.Client {
 	t.Helper()
-	url := os.Getenv("VIDEOAUTH_REDIS_URL")
-	if url == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("VIDEOAUTH_REDIS_URL must be set in CI")
-		}
-		t.Skip("needs a Redis server: start one (redis-server --port 6399 --save '' --appendonly no) " +
-			"and run with VIDEOAUTH_REDIS_URL=redis://127.0.0.1:6399/0; bash .ci/run does both")
+	if redisURL == "" {
+		t.Fatal("VIDEOAUTH_REDIS_URL must be set in CI: the tests run against a real redis-server there (bash .ci/run starts one)")
 	}
-	opt, err := redis.ParseURL(url)
+	opt, err := redis.ParseURL(redisURL)
 	require.NoError(t, err, "VIDEOAUTH_REDIS_URL")
 	c := redis.NewClient(opt)
 	t.Cleanup(func() { _ = c.Close() })
-	require.NoError(t, c.Ping(t.Context()).Err(), "Redis at VIDEOAUTH_REDIS_URL does not answer")
+	require.NoError(t, c.Ping(t.Context()).Err(), "Redis at VIDEOAUTH_REDIS_URL (or miniredis) does not answer")
 	return c
+}
+
+// needsRealRedis skips t against miniredis: what t checks is something
+// only a real Redis server answers faithfully, said in why.
+func needsRealRedis(t *testing.T, why string) {
+	t.Helper()
+	if mini != nil {
+		t.Skip("needs a real Redis server (" + why + "): run with VIDEOAUTH_REDIS_URL=redis://127.0.0.1:6399/0 " +
+			"against redis-server --port 6399 --save '' --appendonly no; bash .ci/run does both")
+	}
+}
+
+// expireKeys lets d pass for the server's TTLs: miniredis fast-forwards at
+// once; a real server's clock is the wall clock, so the caller's own wait
+// (a polling Lock or an Eventually) covers it there.
+func expireKeys(d time.Duration) {
+	if mini != nil {
+		mini.FastForward(d)
+	}
 }
 
 // testPrefix returns a key prefix unique to this test run, and deletes
@@ -210,6 +263,16 @@ func TestSaveTTL(t *testing.T) {
 		assert.Equal(t, "r", tok.RefreshToken)
 		assert.EqualValues(t, -1, pttl(t, c, prefix+"token:er"))
 	})
+	t.Run("the key is gone once the access token expires", func(t *testing.T) {
+		require.NoError(t, s.Save(ctx, "x", &videoauth.Token{AccessToken: "a", Expiry: time.Now().Add(300 * time.Millisecond)}))
+		_, err := s.Load(ctx, "x")
+		require.NoError(t, err)
+		expireKeys(300 * time.Millisecond)
+		require.Eventually(t, func() bool {
+			_, err := s.Load(ctx, "x")
+			return errors.Is(err, videoauth.ErrNotStored)
+		}, 10*time.Second, 20*time.Millisecond)
+	})
 	t.Run("no access token is refused", func(t *testing.T) {
 		err := s.Save(ctx, "n", &videoauth.Token{RefreshToken: "SECRET"})
 		require.ErrorIs(t, err, videoauth.ErrInvalidConfig)
@@ -361,6 +424,10 @@ func TestCompareAndSwapCorrupt(t *testing.T) {
 		"numeric refresh token":  `{"access_token":"a","refresh_token":7}`,
 	} {
 		t.Run(name, func(t *testing.T) {
+			if name == "not JSON" {
+				needsRealRedis(t, "Redis's cjson.decode raises an error on a value that is not JSON, which the script must catch; "+
+					"miniredis's returns nil, so only Redis tells whether the script's pcall is there")
+			}
 			key := "k-" + strings.ReplaceAll(name, " ", "-")
 			require.NoError(t, c.Set(ctx, prefix+"token:"+key, val, 0).Err())
 			// Load agrees that it is no token.
@@ -377,6 +444,8 @@ func TestCompareAndSwapCorrupt(t *testing.T) {
 		})
 	}
 	t.Run("null refresh token is none", func(t *testing.T) {
+		needsRealRedis(t, "Redis's cjson decodes a JSON null to cjson.null, which the script must take for no refresh token; "+
+			"miniredis's has no cjson.null and decodes null to nil, so only Redis tells whether the script's check is there")
 		require.NoError(t, c.Set(ctx, prefix+"token:nullrt", `{"access_token":"a","refresh_token":null}`, 0).Err())
 		require.NoError(t, s.CompareAndSwap(ctx, "nullrt", &videoauth.Token{AccessToken: "a"}, &videoauth.Token{AccessToken: "b"}))
 	})
@@ -446,6 +515,16 @@ func TestCompareAndSwapTTL(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "r2", tok.RefreshToken)
 		assert.EqualValues(t, -1, pttl(t, c, prefix+"token:er"))
+	})
+	t.Run("the key is gone once the swapped-in access token expires", func(t *testing.T) {
+		swap(t, "x", &videoauth.Token{AccessToken: "a", Expiry: time.Now().Add(300 * time.Millisecond)})
+		_, err := s.Load(ctx, "x")
+		require.NoError(t, err)
+		expireKeys(300 * time.Millisecond)
+		require.Eventually(t, func() bool {
+			_, err := s.Load(ctx, "x")
+			return errors.Is(err, videoauth.ErrNotStored)
+		}, 10*time.Second, 20*time.Millisecond)
 	})
 	t.Run("a failed swap keeps the TTL", func(t *testing.T) {
 		require.NoError(t, s.Save(ctx, "f", &videoauth.Token{AccessToken: "f", Expiry: time.Now().Add(time.Hour)}))
@@ -623,8 +702,10 @@ func TestLockLeaseExpiry(t *testing.T) {
 	require.NoError(t, err)
 	require.Positive(t, pttl(t, c, lockKey), "lock without a lease")
 	frozen.Store(true)
+	expireKeys(200 * time.Millisecond)
 
-	// The successor waits out the lease (bounded generously; it is 200ms).
+	// The successor waits out the lease (bounded generously; it is 200ms;
+	// miniredis has just been fast-forwarded past it).
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	nextUnlock, err := next.Lock(wctx, "k")
@@ -648,6 +729,7 @@ func TestLockLeaseExpiry(t *testing.T) {
 	lone, err := dead.Lock(ctx, "lone")
 	require.NoError(t, err)
 	frozen.Store(true)
+	expireKeys(200 * time.Millisecond)
 	require.Eventually(t, func() bool {
 		n, err := c.Exists(ctx, prefix+"lock:lone").Result()
 		return err == nil && n == 0
@@ -656,7 +738,9 @@ func TestLockLeaseExpiry(t *testing.T) {
 	require.ErrorIs(t, lone(), redisstore.ErrLockLost)
 
 	// So is one whose release cannot reach Redis either: the lease was not
-	// extended in time, and the error says both.
+	// extended in time, and the error says both. The holder judges that
+	// by its own clock, so here the lease runs out by the wall clock on
+	// miniredis too (it follows the clock), not by a fast-forward.
 	gone, err := dead.Lock(ctx, "gone")
 	require.NoError(t, err)
 	frozen.Store(true)
