@@ -285,9 +285,15 @@ type binaryProc struct {
 // terminal and standard input, output and error.
 func (u *binaryUser) startPty(args ...string) *binaryProc {
 	u.t.Helper()
+	return u.startPtySize(160, args...)
+}
+
+// startPtySize is startPty on a terminal cols columns wide.
+func (u *binaryUser) startPtySize(cols uint16, args ...string) *binaryProc {
+	u.t.Helper()
 	ptmx, tty, err := pty.Open()
 	require.NoError(u.t, err)
-	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 60, Cols: 160}); err != nil {
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 60, Cols: cols}); err != nil {
 		ptmx.Close()
 		tty.Close()
 		u.t.Fatal(err)
@@ -653,7 +659,7 @@ func TestBinarySession(t *testing.T) {
 	assert.Contains(t, r.stdout, "vimeo: the token works: GET /oauth/verify answered 200 OK.")
 
 	r = run(0, "list")
-	assert.Regexp(t, `(?m)^vimeo +user +4242 +public +never +no$`, r.stdout)
+	assert.Regexp(t, `(?m)^vimeo +user +4242 +public +never +no +default \(default\)$`, r.stdout)
 	lists := r.stdout
 	r = run(0, "list", "--json")
 	lists += r.stdout
@@ -764,7 +770,7 @@ func TestBinaryExitCodes(t *testing.T) {
 		{name: "no device flow", args: []string{"--sandbox", "login", "viki", "--device"}, code: binaryExitUsage,
 			stderr: []string{"videoauth: viki has no device sign-in"}},
 		{name: "exclusive flows", args: []string{"--sandbox", "login", "vimeo", "--device", "--client"}, code: binaryExitUsage,
-			stderr: []string{"none of the others can be; [client device] were all set"}},
+			stderr: []string{"videoauth: --device and --client cannot be used together", "Choose one way to sign in"}},
 		{name: "curl to another host", setup: signIn, args: []string{"--sandbox", "curl", "vimeo", "https://evil.example/x"}, code: binaryExitUsage,
 			stderr: []string{"https://evil.example/x is not on vimeo's API host", "videoauth sends the token nowhere else"}},
 		{name: "curl to another port", setup: signIn, args: []string{"--sandbox", "curl", "vimeo", foreign.URL + "/me"}, code: binaryExitUsage,

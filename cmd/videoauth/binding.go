@@ -175,18 +175,18 @@ func (c *cli) bindStored(ctx context.Context, s *session, tok *videoauth.Token) 
 	b := s.binding()
 	bound := tok.Clone()
 	bind(bound, b)
-	unlock, err := s.store.Lock(ctx, s.name)
+	unlock, err := s.store.Lock(ctx, s.key)
 	if err != nil {
-		fmt.Fprintf(c.err, "warning: could not record the API of the stored %s grant (%v)\n", s.name, err)
+		fmt.Fprintf(c.err, "warning: could not record the API of the stored %s grant (%s)\n", s.name, causeText(err))
 		return bound
 	}
 	defer unlock()
-	cur, err := s.store.Load(ctx, s.name)
+	cur, err := s.store.Load(ctx, s.key)
 	if err != nil || cur.AccessToken != tok.AccessToken || bindingOf(cur) != "" {
 		return bound // changed meanwhile: the newer grant is not this command's to bind
 	}
-	if err := s.store.Save(ctx, s.name, bound); err != nil {
-		fmt.Fprintf(c.err, "warning: could not record the API of the stored %s grant (%v)\n", s.name, err)
+	if err := s.store.Save(ctx, s.key, bound); err != nil {
+		fmt.Fprintf(c.err, "warning: could not record the API of the stored %s grant (%s)\n", s.name, causeText(err))
 		return bound
 	}
 	fmt.Fprintf(c.err, "note: the stored %s grant did not record the API it was minted for; it is now bound to %s, and refused should the API URL change.\n",
@@ -207,7 +207,7 @@ type boundStore struct {
 // Load implements videoauth.Store.
 func (b boundStore) Load(ctx context.Context, key string) (*videoauth.Token, error) {
 	tok, err := b.FileStore.Load(ctx, key)
-	if err != nil || key != b.s.name {
+	if err != nil || key != b.s.key {
 		return tok, err
 	}
 	if err := b.s.checkBinding(tok); err != nil {

@@ -247,7 +247,7 @@ func TestListShowsAGrantMintedForAnotherAPIURL(t *testing.T) {
 	e["VIDEOAUTH_VIMEO_API_URL"] = other.URL
 	l = e.run(t, "", "list")
 	require.Equal(t, exitOK, l.code, l.err)
-	assert.Regexp(t, `(?m)^vimeo\s+app \(client credentials\)\s+-\s+public\s+never\s+yes$`, l.out, "the grant is still listed")
+	assert.Regexp(t, `(?m)^vimeo\s+app \(client credentials\)\s+-\s+public\s+never\s+yes\s+default \(default\)$`, l.out, "the grant is still listed")
 	assert.Contains(t, l.err, "warning: the stored vimeo grant was minted for "+fake.URL+", but the API is now "+other.URL)
 	js := e.run(t, "", "list", "--json")
 	require.Equal(t, exitOK, js.code, js.err)

@@ -32,7 +32,7 @@ func TestAPIOrigin(t *testing.T) {
 func TestBoundStoreRefusesATokenForAnotherAPI(t *testing.T) {
 	st, err := videoauth.NewFileStore(t.TempDir())
 	require.NoError(t, err)
-	s := &session{name: "vimeo", set: settings{APIURL: "http://127.0.0.1:1111"}, store: st}
+	s := &session{name: "vimeo", key: "vimeo", set: settings{APIURL: "http://127.0.0.1:1111"}, store: st}
 	b := boundStore{FileStore: st, s: s}
 	ctx := context.Background()
 	save := func(key, binding string) {

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -74,14 +76,14 @@ func TestCommandLineMistakes(t *testing.T) {
 		{"two services", []string{"verify", "vimeo", "simkl"}, exitUsage, "takes one service, got 2", ""},
 		{"unknown command", []string{"signin", "vimeo"}, exitUsage, "unknown command", "--help"},
 		{"unknown flag", []string{"login", "vimeo", "--devcie"}, exitUsage, "unknown flag: --devcie", "videoauth login --help"},
-		{"two flows", []string{"login", "vimeo", "--device", "--client"}, exitUsage, "none of the others can be", "videoauth login --help"},
+		{"two flows", []string{"login", "vimeo", "--device", "--client"}, exitUsage, "--device and --client cannot be used together", "videoauth login --help"},
 		{"scenario without sandbox", []string{"--sandbox-scenario", "deny", "login", "vimeo"}, exitUsage, "works only with --sandbox", ""},
 		{"unknown scenario", []string{"--sandbox", "--sandbox-scenario", "explode", "login", "vimeo"}, exitUsage, `unknown sandbox scenario "explode"`, "deny, expire, revoke"},
 		{"viki has no browser flow", []string{"--sandbox", "login", "viki"}, exitUsage, "viki has no browser sign-in", "--password, --facebook or --client"},
 		{"viki has no device flow", []string{"--sandbox", "login", "viki", "--device"}, exitUsage, "viki has no device sign-in", ""},
 		{"simkl has no client credentials", []string{"--sandbox", "login", "simkl", "--client"}, exitUsage, "simkl has no client-credentials sign-in", "--device"},
 		{"vimeo has no password grant", []string{"--sandbox", "login", "vimeo", "--password"}, exitUsage, "vimeo has no password sign-in", ""},
-		{"bad generation", []string{"--sandbox", "login", "simkl", "--generation", "v3"}, exitConfig, `unknown Simkl generation "v3"`, "v2 (the default) or v1"},
+		{"bad generation", []string{"--sandbox", "login", "simkl", "--generation", "v3"}, exitUsage, `unknown Simkl generation "v3"`, "v2 (the default) or v1"},
 		{"missing client id", []string{"login", "vimeo"}, exitConfig, "no vimeo client id", "VIDEOAUTH_VIMEO_CLIENT_ID"},
 		{"missing viki secret", []string{"login", "viki", "--client", "--client-id", "abc"}, exitConfig, "no viki client secret", "VIDEOAUTH_VIKI_CLIENT_SECRET"},
 		{"not signed in", []string{"token", "vimeo"}, exitSignIn, "not signed in to vimeo", "videoauth login vimeo"},
@@ -379,7 +381,7 @@ func TestCurlFlags(t *testing.T) {
 		{[]string{"/users/settings", "-H", "Authorization: Bearer mine"}, "an Authorization header was given"},
 		{[]string{"/users/settings", "-H", "NoColon"}, `bad header "NoColon"`},
 		{[]string{"/sync/history", "-d", "@" + filepath.Join(t.TempDir(), "none")}, "cannot read the request body"},
-		{[]string{"/sync/history", "-d", "a=1", "--json", "{}"}, "none of the others can be"},
+		{[]string{"/sync/history", "-d", "a=1", "--json", "{}"}, "-d and --json cannot be used together"},
 		{[]string{"::not a url"}, "is not a URL or a path"},
 	} {
 		r := e.run(t, "", append([]string{"curl", "simkl"}, tc.args...)...)
@@ -420,10 +422,10 @@ func TestLogoutAndList(t *testing.T) {
 
 	l := e.run(t, "", "list")
 	require.Equal(t, exitOK, l.code, l.err)
-	assert.Regexp(t, `(?m)^SERVICE\s+GRANT\s+USER\s+SCOPES\s+EXPIRES\s+RENEWABLE$`, l.out)
-	assert.Regexp(t, `(?m)^simkl\s+user \(v2\)\s+-\s+media:read\s+in 2d1h \(\d{4}-\d\d-\d\d \d\d:\d\d\)\s+yes$`, l.out)
+	assert.Regexp(t, `(?m)^SERVICE\s+GRANT\s+USER\s+SCOPES\s+EXPIRES\s+RENEWABLE\s+ACCOUNT$`, l.out)
+	assert.Regexp(t, `(?m)^simkl\s+user \(v2\)\s+-\s+media:read\s+in 2d1h \(\d{4}-\d\d-\d\d \d\d:\d\d\)\s+yes\s+default \(default\)$`, l.out)
 	assert.Regexp(t, `(?m)^viki\s+unreadable: run .videoauth logout viki.`, l.out)
-	assert.Regexp(t, `(?m)^vimeo\s+user\s+4242\s+public\s+never\s+no$`, l.out)
+	assert.Regexp(t, `(?m)^vimeo\s+user\s+4242\s+public\s+never\s+no\s+default \(default\)$`, l.out)
 	js := e.run(t, "", "list", "--json")
 	for _, r := range []result{l, js} {
 		for _, secret := range []string{"vimeo-secret-token", "simkl-secret-token", "simkl-refresh"} {
@@ -510,7 +512,45 @@ func TestReadmeShowsTheExitCodes(t *testing.T) {
 		assert.False(t, seen[e.code], "code %d explained twice", e.code)
 		seen[e.code] = true
 	}
-	for _, code := range []int{exitOK, exitFailure, exitUsage, exitConfig, exitSignIn, exitDenied, exitExpired, exitBinding, exitHTTP, exitInterrupted} {
+	for _, code := range []int{exitOK, exitFailure, exitUsage, exitConfig, exitSignIn, exitDenied, exitExpired, exitBinding, exitFiles, exitHTTP, exitInterrupted} {
 		assert.True(t, seen[code], "code %d is not explained", code)
+	}
+}
+
+// TestReadmeShowsTheCommands: the README's command table lists every
+// command of the tool and nothing else, and each flag a row names is one
+// of that command's.
+func TestReadmeShowsTheCommands(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	_, table, ok := strings.Cut(string(readme), "| command | what it does |\n|---|---|\n")
+	require.True(t, ok, "no command table in the README")
+	table, _, _ = strings.Cut(table, "\n\n")
+	root := (&cli{stdio: stdio{in: strings.NewReader(""), out: io.Discard, err: io.Discard}, getenv: env{}.getenv}).rootCmd()
+	listed := map[string]bool{}
+	flagRE := regexp.MustCompile("`(--[a-z-]+|-[A-Za-z])`|\\s(--[a-z-]+|-[A-Za-z])[,;)\\s]")
+	for _, row := range strings.Split(table, "\n") {
+		cells := strings.SplitN(strings.TrimPrefix(row, "| "), " | ", 2)
+		require.Len(t, cells, 2, "row %q", row)
+		name := strings.Fields(strings.Trim(cells[0], "`"))[0]
+		listed[name] = true
+		cmd, _, err := root.Find([]string{name})
+		require.NoError(t, err, "the README lists %q", name)
+		require.Equal(t, name, cmd.Name(), "the README lists %q, which is no command", name)
+		for _, m := range flagRE.FindAllStringSubmatch(cells[0]+" "+cells[1], -1) {
+			f := m[1] + m[2]
+			var found bool
+			if strings.HasPrefix(f, "--") {
+				found = cmd.Flags().Lookup(f[2:]) != nil || root.PersistentFlags().Lookup(f[2:]) != nil
+			} else {
+				found = cmd.Flags().ShorthandLookup(f[1:]) != nil
+			}
+			assert.True(t, found, "the README's %s row names %s, which %s does not have", name, f, name)
+		}
+	}
+	for _, cmd := range root.Commands() {
+		if cmd.IsAvailableCommand() && cmd.Name() != "help" {
+			assert.True(t, listed[cmd.Name()], "the README's command table lacks %q", cmd.Name())
+		}
 	}
 }

@@ -25,15 +25,22 @@ type settings struct {
 	AppVersion   string   `json:"app_version,omitempty"` // simkl: app-version parameter
 	APIURL       string   `json:"api_url,omitempty"`     // a proxy or a fake instead of the service
 	WebURL       string   `json:"web_url,omitempty"`     // simkl: the consent pages' host
+	// Viki's current API (v4/v5) is signed with an app id and secret of its
+	// own, on its own host: login viki --session, curl viki /v4/… and /v5/….
+	AppID        string `json:"app_id,omitempty"`
+	AppSecret    string `json:"app_secret,omitempty"`
+	SignedAPIURL string `json:"signed_api_url,omitempty"` // a proxy or a fake instead of api.viki.io
 }
 
 // String keeps the secret out of any accidental print.
 func (s settings) String() string {
-	secret := "(none)"
-	if s.ClientSecret != "" {
-		secret = "REDACTED"
+	redacted := func(v string) string {
+		if v == "" {
+			return "(none)"
+		}
+		return "REDACTED"
 	}
-	return fmt.Sprintf("{client_id:%s client_secret:%s}", s.ClientID, secret)
+	return fmt.Sprintf("{client_id:%s client_secret:%s app_id:%s app_secret:%s}", s.ClientID, redacted(s.ClientSecret), s.AppID, redacted(s.AppSecret))
 }
 
 // settingEnv maps each setting to the suffix of its environment variable,
@@ -49,6 +56,9 @@ var settingEnv = []struct {
 	{"APP_VERSION", func(s *settings) *string { return &s.AppVersion }},
 	{"API_URL", func(s *settings) *string { return &s.APIURL }},
 	{"WEB_URL", func(s *settings) *string { return &s.WebURL }},
+	{"APP_ID", func(s *settings) *string { return &s.AppID }},
+	{"APP_SECRET", func(s *settings) *string { return &s.AppSecret }},
+	{"SIGNED_API_URL", func(s *settings) *string { return &s.SignedAPIURL }},
 }
 
 // configHelp is the text of `videoauth help config`.
@@ -61,7 +71,11 @@ first:
        VIDEOAUTH_SIMKL_CLIENT_ID     VIDEOAUTH_SIMKL_CLIENT_SECRET
        VIDEOAUTH_SIMKL_GENERATION    (v2, the default, or v1)
        VIDEOAUTH_SIMKL_APP_NAME      VIDEOAUTH_SIMKL_APP_VERSION
-       VIDEOAUTH_VIKI_CLIENT_ID      VIDEOAUTH_VIKI_CLIENT_SECRET
+       VIDEOAUTH_VIKI_CLIENT_ID      VIDEOAUTH_VIKI_CLIENT_SECRET   (v3 OAuth)
+       VIDEOAUTH_VIKI_APP_ID         VIDEOAUTH_VIKI_APP_SECRET      (the v4/v5
+                                     API: login viki --session, curl viki
+                                     /v4/… and /v5/…)
+       VIDEOAUTH_VIKI_SIGNED_API_URL (the v4/v5 API's host, api.viki.io)
        VIDEOAUTH_<SERVICE>_SCOPES    (space or comma separated)
        VIDEOAUTH_<SERVICE>_API_URL   (a proxy instead of the service; a stored
                                      grant is used only with the API URL it
@@ -72,13 +86,15 @@ first:
        {
          "vimeo": {"client_id": "...", "client_secret": "..."},
          "simkl": {"client_id": "...", "generation": "v2"},
-         "viki":  {"client_id": "...", "client_secret": "..."}
+         "viki":  {"client_id": "...", "client_secret": "...",
+                   "app_id": "...", "app_secret": "..."}
        }
 
 The videoauth directory is $VIDEOAUTH_CONFIG_DIR, or "videoauth" in your
 user configuration directory (~/.config/videoauth on Linux). Tokens are kept
-in its tokens/ folder, one file per service, readable only by you; --sandbox
-keeps its own in sandbox/tokens/. Secrets given as flags are visible to other
+in its tokens/ folder, one file per service and account, readable only by
+you, and accounts.json records each service's default account; --sandbox
+keeps its own in sandbox/. Secrets given as flags are visible to other
 users in the process list: prefer the environment or the config file.`
 
 // configFile is the parsed config file: settings per service name.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -53,50 +54,158 @@ is never sent anywhere else. The response body goes to standard output.`,
 			}
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		},
-		RunE: func(cmd *cobra.Command, args []string) error { return c.curl(cmd.Context(), args[0], args[1], o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(o.data) > 0 && cmd.Flags().Changed("json") {
+				return usageErr("--json sends a JSON body, -d a form body (or any body, with -H \"Content-Type: …\"): give one of them.",
+					"-d and --json cannot be used together")
+			}
+			return c.curl(cmd.Context(), args[0], args[1], o)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.method, "request", "X", "", "HTTP method (default GET, or POST with data)")
-	f.StringArrayVarP(&o.headers, "header", "H", nil, `extra header "Name: value" (repeatable)`)
+	f.StringArrayVarP(&o.headers, "header", "H", nil, `header "Name: value", replacing the one videoauth would send (repeatable; "Name:" sends none)`)
 	f.StringArrayVarP(&o.data, "data", "d", nil, "request body, form-encoded; @file reads a file, @- standard input (repeatable, joined with &)")
 	f.StringVar(&o.json, "json", "", "JSON request body (sets Content-Type and Accept to application/json)")
 	f.BoolVarP(&o.include, "include", "i", false, "print the response status and headers before the body")
 	f.BoolVarP(&o.fail, "fail", "f", false, "exit 22 without printing the body when the API answers an HTTP error")
 	f.StringVarP(&o.output, "output", "o", "", "write the body to this file instead of standard output")
-	f.BoolVarP(&o.verbose, "verbose", "v", false, "show the request and response headers on standard error (the token is never shown)")
-	cmd.MarkFlagsMutuallyExclusive("data", "json")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "show each request as sent, with the headers videoauth adds, and each answer's headers, on standard error (credentials redacted)")
 	return cmd
 }
 
 func (c *cli) curl(ctx context.Context, name, target string, o curlOptions) error {
+	if o.verbose {
+		c.trace = c.err
+	}
+	if name == "viki" {
+		signed, err := c.vikiSignedTarget(target)
+		if err != nil {
+			return err
+		}
+		if signed {
+			return c.curlSigned(ctx, target, o)
+		}
+	}
 	s, tok, err := c.openStored(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer s.close()
+	if s.signed { // a v5 session, and a v3 URL
+		return usageErr("Call the v4/v5 API (/v4/… or /v5/… paths) with it, or sign in to v3 as another account: `videoauth login viki --password --account v3`.",
+			"the viki account's grant is a session of the v4/v5 API, which Viki's v3 API does not take")
+	}
 	u, err := s.resolveURL(target)
 	if err != nil {
 		return err
 	}
+	return c.send(ctx, s, videoauth.NewClient(s.provider(), s.source(tok)), u, o)
+}
+
+// vikiSignedTarget reports whether target is a URL of Viki's v4/v5 API: a
+// /v4/ or /v5/ path, or a URL on the v4/v5 API's host.
+func (c *cli) vikiSignedTarget(target string) (bool, error) {
+	if strings.HasPrefix(target, "/") {
+		return target == "/v4" || target == "/v5" || strings.HasPrefix(target, "/v4/") || strings.HasPrefix(target, "/v5/"), nil
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return false, nil // resolveURL says what is wrong with it
+	}
+	base := videoauth.VikiAPIURL
+	if !c.sandbox {
+		set, err := c.settingsFor("viki")
+		if err != nil {
+			return false, err
+		}
+		base = signedBaseOf(set)
+	}
+	b, err := url.Parse(base)
+	return err == nil && strings.EqualFold(u.Host, b.Host), nil
+}
+
+// curlSigned sends a request to Viki's v4/v5 API, signed by the library:
+// with the stored v5 session when the account's grant is one (the session
+// Transport: signed, the session attached, ErrReauthRequired once Viki
+// expires it), else as the app alone (SignedClient), which the v4/v5 API
+// takes for everything but a user's routes. A stored v3 token is for
+// another API and is not sent.
+func (c *cli) curlSigned(ctx context.Context, target string, o curlOptions) error {
+	const name = "viki"
+	st, err := c.openStore()
+	if err != nil {
+		return err
+	}
+	account, err := c.account(ctx, st, name)
+	if err != nil {
+		return err
+	}
+	tok, err := loadGrant(ctx, st, name, storeKey(name, account))
+	switch {
+	case errors.Is(err, videoauth.ErrNotStored):
+		tok = nil
+	case err != nil:
+		return err
+	}
+	session := tok != nil && tok.Meta["viki_api"] == "v5"
+	var stored *videoauth.Token
+	if session {
+		stored = tok
+	}
+	s, err := c.openWith(st, name, account, stored)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if err := s.needSigned(); err != nil {
+		return err
+	}
+	s.signed = true
+	var client *http.Client
+	if session {
+		if tok, err = c.useGrant(ctx, s, tok); err != nil {
+			return err
+		}
+		client = videoauth.NewClient(s.vikiAPI, s.source(tok))
+	} else {
+		client = s.vikiAPI.SignedClient()
+	}
+	u, err := s.resolveURL(target)
+	if err != nil {
+		return err
+	}
+	err = c.send(ctx, s, client, u, o)
+	if session && errors.Is(err, videoauth.ErrReauthRequired) {
+		return &cliError{code: exitSignIn, msg: "the stored viki session has expired or was ended",
+			hint: "Sign in again: `videoauth login viki --session`."}
+	}
+	if !session && errors.Is(err, videoauth.ErrReauthRequired) {
+		// No session was sent: the route is a user's.
+		return &cliError{code: exitSignIn, msg: "this viki route acts for a user, and no session was sent (the account holds none)",
+			hint: "Sign a user in to the v4/v5 API: `videoauth login viki --session`."}
+	}
+	return err
+}
+
+// send makes the request curl's flags describe to u with client, and
+// shows the answer.
+func (c *cli) send(ctx context.Context, s *session, client *http.Client, u *url.URL, o curlOptions) error {
+	name := s.name
 	req, err := c.buildRequest(ctx, u, o)
 	if err != nil {
 		return err
 	}
-	if o.verbose {
-		dumpRequest(c.err, req)
-	}
-	client := videoauth.NewClient(s.provider(), s.source(tok))
 	resp, err := client.Do(req)
 	if err != nil {
 		return explain(name, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
-	if o.verbose {
-		dumpResponse(c.err, resp)
-	}
 	apiErr := videoauth.CheckResponse(s.provider(), resp)
 	if errors.Is(apiErr, videoauth.ErrReauthRequired) || errors.Is(apiErr, videoauth.ErrUserTokenRequired) {
-		_ = c.copyBody(resp, o) // the sign-in error is the one to report
+		if !o.fail { // like any HTTP error, the body is shown unless --fail
+			_ = c.copyBody(resp, o) // the sign-in error is the one to report
+		}
 		return explain(name, apiErr)
 	}
 	if apiErr != nil && o.fail {
@@ -126,6 +235,9 @@ func unwrapURLError(err error) error {
 func (s *session) resolveURL(target string) (*url.URL, error) {
 	base := s.apiBase()
 	real := infoOf(s.name).apiURL
+	if s.signed {
+		real = videoauth.VikiAPIURL
+	}
 	switch {
 	case strings.HasPrefix(target, "/"):
 		target = base + target
@@ -190,18 +302,42 @@ func (c *cli) buildRequest(ctx context.Context, u *url.URL, o curlOptions) (*htt
 	if o.json != "" {
 		req.Header.Set("Accept", "application/json")
 	}
+	// A header given with -H replaces the one videoauth would send (the
+	// Content-Type of -d or --json, the Accept of --json), as curl's -H
+	// replaces its own: a second Content-Type would make the request
+	// ambiguous, and services refuse it (Simkl answers 415). Repeating -H
+	// adds values; "Name:" with no value sends no such header at all.
+	given := map[string]bool{}
 	for _, h := range o.headers {
 		k, v, ok := strings.Cut(h, ":")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" || !validHeaderName(k) {
 			return nil, usageErr(`Write headers as -H "Name: value".`, "bad header %q", h)
 		}
 		if strings.EqualFold(k, "Authorization") {
 			return nil, usageErr("Leave the Authorization header out: videoauth sets it from the stored token.", "an Authorization header was given")
 		}
-		req.Header.Add(k, strings.TrimSpace(v))
+		if !given[http.CanonicalHeaderKey(k)] {
+			given[http.CanonicalHeaderKey(k)] = true
+			req.Header.Del(k)
+		}
+		if v == "" {
+			continue
+		}
+		req.Header.Add(k, v)
 	}
 	return req, nil
+}
+
+// validHeaderName reports whether k is an HTTP header name (RFC 9110
+// §5.1: a token), so that a typo does not become a malformed request.
+func validHeaderName(k string) bool {
+	for _, r := range k {
+		if r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
+			return false
+		}
+	}
+	return true
 }
 
 // readData reads a -d or --json value: literal, @file, or @- for stdin.
@@ -228,29 +364,25 @@ func (c *cli) copyBody(resp *http.Response, o curlOptions) error {
 	if o.output != "" {
 		f, err := os.Create(o.output)
 		if err != nil {
-			return &cliError{code: exitFailure, msg: "cannot write the output file", err: err}
+			return filesErr("cannot write the output file "+o.output, filepath.Dir(o.output), err)
 		}
 		defer f.Close()
 		w = f
 	}
 	if _, err := io.Copy(w, resp.Body); err != nil {
+		if fsReason(err) != "" && o.output != "" {
+			return filesErr("cannot write the output file "+o.output, filepath.Dir(o.output), err)
+		}
 		return &cliError{code: exitFailure, msg: "reading the response failed", err: err}
 	}
+	if o.output != "" {
+		if f, ok := w.(*os.File); ok {
+			if err := f.Close(); err != nil {
+				return filesErr("cannot write the output file "+o.output, filepath.Dir(o.output), err)
+			}
+		}
+	}
 	return nil
-}
-
-// dumpRequest shows the request as curl -v does. The token is added by the
-// transport after this, so it cannot appear here.
-func dumpRequest(w io.Writer, req *http.Request) {
-	fmt.Fprintf(w, "> %s %s\n", req.Method, videoauth.RedactURL(req.URL))
-	writeHeader(w, req.Header, "> ", "\n")
-	fmt.Fprintf(w, "> (videoauth adds the credential; it is not shown)\n>\n")
-}
-
-func dumpResponse(w io.Writer, resp *http.Response) {
-	fmt.Fprintf(w, "< %s %s\n", resp.Proto, resp.Status)
-	writeHeader(w, resp.Header, "< ", "\n")
-	fmt.Fprintf(w, "<\n")
 }
 
 // writeHeader prints h sorted by name, each line ending in eol.

@@ -21,6 +21,7 @@ const (
 	exitDenied      = 5   // the user or the service refused the sign-in
 	exitExpired     = 6   // a device/PIN code or the browser sign-in ran out of time
 	exitBinding     = 7   // the stored grant was minted for another API URL than the one configured now (binding.go)
+	exitFiles       = 8   // the token store or an output file cannot be read or written (storefs.go)
 	exitHTTP        = 22  // curl --fail: the API answered 4xx/5xx (curl's own code)
 	exitInterrupted = 130 // interrupted (Ctrl-C)
 )
@@ -39,6 +40,7 @@ var exitCodeTable = []struct {
 	{exitDenied, "refused: consent denied, wrong username or password, or the request forbidden (scope or permission)"},
 	{exitExpired, "timed out: the device/PIN code or the browser sign-in expired"},
 	{exitBinding, "API URL changed: the stored grant was minted for another API URL than the one configured now"},
+	{exitFiles, "files: the token directory or an output file cannot be read or written (permissions, read-only or full disk)"},
 	{exitHTTP, "curl --fail: the API answered an HTTP error"},
 	{exitInterrupted, "interrupted"},
 }
@@ -67,11 +69,20 @@ func (e *cliError) Error() string {
 	if e.err == nil {
 		return e.msg
 	}
-	cause := strings.TrimPrefix(e.err.Error(), "videoauth: ")
+	cause := causeText(e.err)
 	if e.msg == "" {
 		return cause
 	}
 	return e.msg + " (" + cause + ")"
+}
+
+// causeText is err's text as the tool shows it after its own "videoauth: ":
+// on one line, without the "videoauth: " every error of the library's chain
+// starts with, which would otherwise stutter ("…: videoauth: not a token:
+// videoauth: stored token unreadable").
+func causeText(err error) string {
+	s := strings.ReplaceAll(err.Error(), "videoauth: ", "")
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }), "; ")
 }
 
 func (e *cliError) Unwrap() error { return e.err }
@@ -112,7 +123,7 @@ func explain(service string, err error) *cliError {
 			hint: "Sign in again: `" + login + "`."}
 	case errors.Is(err, videoauth.ErrUserTokenRequired):
 		return &cliError{code: exitSignIn, err: err, msg: "this " + service + " endpoint acts for a user, and the stored grant is an app token (which is still valid)",
-			hint: "Sign in as a user: `" + login + "`."}
+			hint: "Sign in as a user: `" + login + "` (the app token is kept, as an account of its own), or use a stored user account with --account (`videoauth list` shows them)."}
 	case errors.Is(err, videoauth.ErrForbidden):
 		return &cliError{code: exitDenied, err: err, msg: service + " refused the request: the grant lacks a scope, or the user lacks the right",
 			hint: "Sign in again with the scope the request needs: `" + login + " --scopes …`."}
@@ -129,14 +140,16 @@ func explain(service string, err error) *cliError {
 		return &cliError{code: exitSignIn, msg: "not signed in to " + service,
 			hint: "Sign in first: `" + login + "` (see `videoauth login --help`)."}
 	case errors.Is(err, videoauth.ErrStoreCorrupt):
-		return &cliError{code: exitSignIn, err: err, msg: "the stored " + service + " token is unreadable",
+		// Met by a renewal, which reads the store again: loadGrant reports
+		// the file the command starts with.
+		return &cliError{code: exitSignIn, msg: "the stored " + service + " grant is no longer a token videoauth can read",
 			hint: "Run `videoauth logout " + service + "` to remove it, then `" + login + "`."}
 	case errors.Is(err, videoauth.ErrInvalidClient):
 		return &cliError{code: exitConfig, err: err, msg: service + " rejected the client id or secret",
 			hint: "Check the credentials (" + envName(service, "CLIENT_ID") + ", " + envName(service, "CLIENT_SECRET") + " or the config file)."}
 	case errors.Is(err, videoauth.ErrRedirectMismatch):
 		return &cliError{code: exitConfig, err: err, msg: service + " refused the redirect URI",
-			hint: "Register http://127.0.0.1/callback (any port) as a redirect URI of your app, or use `--device`."}
+			hint: "Register http://127.0.0.1/callback (any port) as a redirect URI of your app, give the one it has with --redirect-uri, or use `--device`."}
 	case errors.Is(err, videoauth.ErrUnsupportedGrant):
 		return &cliError{code: exitUsage, err: err, msg: service + " does not support this",
 			hint: "See `videoauth login --help` for the flows each service offers."}

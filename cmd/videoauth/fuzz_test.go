@@ -120,3 +120,50 @@ func FuzzWhoOf(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAccountName: a name --account or switch accepts is one path element
+// of printable ASCII, never "." or "..", and its store key names it back.
+func FuzzAccountName(f *testing.F) {
+	for _, s := range []string{"work", "fan@example.com", "../x", "a/b", `a\b`, "default", ".", "..", "A", "\x1b[2J", "", strings.Repeat("a", 65)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if checkAccountName(name) != nil {
+			return
+		}
+		if name == "." || name == ".." || strings.ContainsAny(name, `/\`) || len(name) > maxAccountName {
+			t.Fatalf("accepted %q", name)
+		}
+		for _, r := range name {
+			if r < '!' || r > '~' {
+				t.Fatalf("accepted %q with %U", name, r)
+			}
+		}
+		service, account, ok := splitKey(storeKey("vimeo", name))
+		if !ok || service != "vimeo" || account != name {
+			t.Fatalf("%q: key %q reads back as %q, %q, %v", name, storeKey("vimeo", name), service, account, ok)
+		}
+	})
+}
+
+// FuzzLoopbackRedirect: a redirect URI --redirect-uri accepts is plain http
+// on 127.0.0.1 with a port and a path, and nothing else.
+func FuzzLoopbackRedirect(f *testing.F) {
+	for _, s := range []string{"http://127.0.0.1:8080/callback", "http://127.0.0.1/cb", "http://localhost:1/x", "https://127.0.0.1:1/",
+		"http://127.0.0.1:0/", "http://127.0.0.1:99999/", "http://u:p@127.0.0.1:1/", "http://127.0.0.1:1/a?b#c", "http://[::1]:1/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		port, path, err := loopbackRedirect(raw, 0)
+		if err != nil {
+			return
+		}
+		u, perr := url.Parse(raw)
+		if perr != nil || u.Scheme != "http" || u.Hostname() != "127.0.0.1" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			t.Fatalf("accepted %q", raw)
+		}
+		if port < 1 || port > 65535 || !strings.HasPrefix(path, "/") {
+			t.Fatalf("%q: port %d, path %q", raw, port, path)
+		}
+	})
+}

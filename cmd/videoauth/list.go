@@ -21,14 +21,18 @@ func (c *cli) listCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return c.list(cmd.Context(), asJSON) },
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON, one object per grant")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array with one object per grant ([] when there is none)")
 	return cmd
 }
 
 // grantInfo is what list shows of a stored grant. It has no field for a
 // token, so no token can be printed.
 type grantInfo struct {
-	Service   string     `json:"service"`
+	Service string `json:"service"`
+	// Account is the account's name; Default marks the one the service's
+	// commands use without --account.
+	Account   string     `json:"account"`
+	Default   bool       `json:"default"`
 	Grant     string     `json:"grant,omitempty"`
 	UserID    string     `json:"user_id,omitempty"`
 	Scopes    []string   `json:"scopes,omitempty"`
@@ -47,31 +51,54 @@ func (c *cli) list(ctx context.Context, asJSON bool) error {
 	}
 	keys, err := st.Keys(ctx)
 	if err != nil {
-		return &cliError{code: exitFailure, msg: "cannot list the token store", err: err}
+		return filesErr("cannot list the token directory "+st.Dir(), st.Dir(), err)
 	}
 	now := time.Now()
 	current := c.currentBindings()
+	prefs := c.loadPrefs()
+	defaults := map[string]string{}
+	for _, svc := range serviceNames {
+		accounts, err := accountsOf(ctx, st, svc)
+		if err != nil {
+			return err
+		}
+		if len(accounts) > 0 {
+			defaults[svc] = defaultOf(prefs, svc, accounts)
+		}
+	}
 	infos := make([]grantInfo, 0, len(keys))
 	for _, k := range keys {
-		info := grantInfo{Service: k}
+		svc, account, ok := splitKey(k)
+		if !ok { // not a key the tool makes: shown, never used
+			infos = append(infos, grantInfo{Service: shown(k), Problem: "not a grant of videoauth's: remove " + tokenFile(st, k) + " by hand"})
+			continue
+		}
+		info := grantInfo{Service: svc, Account: account, Default: defaults[svc] == account}
+		logout := "`videoauth logout " + svc + accountFlag(k) + "`"
 		tok, err := st.Load(ctx, k)
 		switch {
 		case errors.Is(err, videoauth.ErrNotStored):
 			continue // removed meanwhile
 		case errors.Is(err, videoauth.ErrStoreCorrupt):
-			info.Problem = "unreadable: run `videoauth logout " + k + "`"
+			info.Problem = "unreadable: run " + logout
 		case err != nil:
-			return &cliError{code: exitFailure, msg: "cannot read the token store", err: err}
+			return loadErr(st, svc, k, err)
+		case tok.Provider != "" && tok.Provider != svc:
+			info.Problem = "holds a token of " + shown(tok.Provider) + ": run " + logout
 		default:
-			info.Grant, info.UserID, info.Scopes = grantKind(k, tok), tok.UserID, tok.Scopes
-			info.Renewable = renewableGrant(k, tok)
+			info.Grant, info.UserID, info.Scopes = grantKind(svc, tok), tok.UserID, tok.Scopes
+			info.Renewable = renewableGrant(svc, tok)
 			if !tok.Expiry.IsZero() {
 				e := tok.Expiry
 				info.Expiry = &e
 			}
 			info.APIURL = bindingOf(tok)
-			if cur, ok := current[k]; ok && info.APIURL != "" && info.APIURL != cur {
-				info.Problem = bindingProblem(k, info.APIURL, cur)
+			api := svc
+			if svc == "viki" && tok.Meta["viki_api"] == "v5" {
+				api = vikiSignedBinding
+			}
+			if cur, ok := current[api]; ok && info.APIURL != "" && info.APIURL != cur {
+				info.Problem = bindingProblem(svc, info.APIURL, cur)
 			}
 		}
 		infos = append(infos, info)
@@ -86,21 +113,27 @@ func (c *cli) list(ctx context.Context, asJSON bool) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVICE\tGRANT\tUSER\tSCOPES\tEXPIRES\tRENEWABLE")
+	// The account comes last: a single account's line reads as it did
+	// before accounts, service first.
+	fmt.Fprintln(tw, "SERVICE\tGRANT\tUSER\tSCOPES\tEXPIRES\tRENEWABLE\tACCOUNT")
 	var warnings []string
 	for _, i := range infos {
+		account := i.Account
+		if i.Default {
+			account += " (default)"
+		}
 		if i.Problem != "" && i.Grant == "" {
-			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\n", i.Service, i.Problem)
+			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t%s\n", i.Service, i.Problem, dash(account))
 			continue
 		}
 		if i.Problem != "" { // a readable grant bound to another API: listed, and warned of
-			warnings = append(warnings, fmt.Sprintf("warning: the stored %s grant was %s.", i.Service, i.Problem))
+			warnings = append(warnings, fmt.Sprintf("warning: the stored %s was %s.", describeKey(storeKey(i.Service, i.Account)), i.Problem))
 		}
 		exp := "never"
 		if i.Expiry != nil {
 			exp = expiryText(&videoauth.Token{Expiry: *i.Expiry}, now)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", i.Service, i.Grant, dash(shown(i.UserID)), dash(joinScopes(i.Scopes)), exp, yesNo(i.Renewable))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i.Service, i.Grant, dash(shown(i.UserID)), dash(joinScopes(i.Scopes)), exp, yesNo(i.Renewable), account)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -128,17 +161,37 @@ func (c *cli) currentBindings() map[string]string {
 	for _, name := range serviceNames {
 		out[name] = bindingFor(name, resolve(name, file, c.getenv, c.flags), c.sandbox)
 	}
+	out[vikiSignedBinding] = sandboxBinding
+	if !c.sandbox {
+		out[vikiSignedBinding] = apiOrigin(signedBaseOf(resolve("viki", file, c.getenv, c.flags)))
+	}
 	return out
 }
+
+// vikiSignedBinding is currentBindings' key of Viki's v4/v5 API, which v5
+// sessions are bound to.
+const vikiSignedBinding = "viki v4/v5"
 
 // grantKind names the kind of grant tok is.
 func grantKind(service string, tok *videoauth.Token) string {
 	kind := "user"
-	if tok.UserID == "" && service != "simkl" {
+	switch {
+	case tok.Meta[metaGrant] == grantPasted && tok.UserID != "":
+		kind = "user (given)"
+	case tok.Meta[metaGrant] == grantPasted:
+		kind = "token (given)"
+	case tok.Meta["viki_api"] == "v5":
+		kind = "user (v5 session)"
+	case tok.UserID == "" && service != "simkl":
 		kind = "app (client credentials)"
 	}
 	if service == "simkl" {
-		kind += " (" + videoauth.SimklGenerationOf(tok).String() + ")"
+		switch gen := videoauth.SimklGenerationOf(tok); gen {
+		case videoauth.SimklV1, videoauth.SimklV2:
+			kind += " (" + gen.String() + ")"
+		default:
+			kind += " (generation unknown)"
+		}
 	}
 	return kind
 }
@@ -146,6 +199,9 @@ func grantKind(service string, tok *videoauth.Token) string {
 // renewableGrant reports whether tok's grant can be renewed without the
 // user, as session.renewable does, from the token alone.
 func renewableGrant(service string, tok *videoauth.Token) bool {
+	if tok.Meta[metaGrant] == grantPasted || tok.Meta["viki_api"] == "v5" {
+		return false
+	}
 	if service == "simkl" {
 		return videoauth.SimklGenerationOf(tok) == videoauth.SimklV2 && tok.RefreshToken != ""
 	}

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/cli/browser"
@@ -13,12 +16,24 @@ import (
 	"github.com/videoauth/videoauth"
 )
 
+// A grant given with login --with-token is marked in Token.Meta: the tool
+// did not mint it, so it never renews it (nor mints another in its place).
+const (
+	metaGrant   = "videoauth_grant"
+	grantPasted = "token"
+)
+
 // loginOptions are the flags of `videoauth login`.
 type loginOptions struct {
 	device, client, password, facebook bool
+	withToken                          bool // read a token from standard input
+	session                            bool // viki: a v5 session, not a v3 token
 	username                           string
 	noBrowser                          bool
 	timeout                            time.Duration
+	port                               int    // the browser flow's loopback port; 0: any
+	redirectURI                        string // or the whole redirect URI registered
+	replace                            bool
 }
 
 func (c *cli) loginCmd() *cobra.Command {
@@ -37,13 +52,35 @@ Flows:
   --password   a Viki user's username and password; the password is read
                without echo (viki)
   --facebook   a Viki user's Facebook access token, read without echo (viki)
+  --session    with --password (the default) or --facebook: a session of
+               Viki's current v4/v5 API instead of a v3 token (viki; needs
+               the v4/v5 app id and secret: videoauth help config)
+  --with-token an access token you already have (a Vimeo personal access
+               token, say), read from standard input; the service is asked
+               whose it is before it is stored, and it is never renewed
 
-Signing in again replaces the stored grant.`,
+The browser flow listens on 127.0.0.1 on any free port, which services that
+follow RFC 8252 accept; for an app registered with a fixed redirect, give
+its port (--port) or the whole URI (--redirect-uri).
+
+Signing in again to an account replaces its grant. A sign-in never replaces
+the grant of someone else (another user, or an app token where a user signs
+in): the new grant is stored as an account of its own, named after the user
+id, and becomes the default unless --account was given; --replace replaces.`,
 		Example: `  videoauth login vimeo --scopes public,private
   videoauth login simkl --device
   videoauth login viki --password --username fan@example.com
+  videoauth login viki --session --username fan@example.com
+  videoauth login vimeo --client --account app
+  echo "$VIMEO_TOKEN" | videoauth login vimeo --with-token
+  videoauth login vimeo --redirect-uri http://127.0.0.1:8080/callback
   videoauth --sandbox login vimeo`,
-		RunE: func(cmd *cobra.Command, args []string) error { return c.login(cmd.Context(), args[0], o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.check(cmd, c.flags.Generation); err != nil {
+				return err
+			}
+			return c.login(cmd.Context(), args[0], o)
+		},
 	}
 	serviceArg(cmd)
 	f := cmd.Flags()
@@ -51,25 +88,133 @@ Signing in again replaces the stored grant.`,
 	f.BoolVar(&o.client, "client", false, "get an app-only token with the client credentials")
 	f.BoolVar(&o.password, "password", false, "viki: sign in with a username and password")
 	f.BoolVar(&o.facebook, "facebook", false, "viki: sign in with a Facebook access token")
-	f.StringVar(&o.username, "username", "", "viki: the username for --password (asked for when missing)")
+	f.BoolVar(&o.session, "session", false, "viki: a session of the v4/v5 API (with --password, the default, or --facebook)")
+	f.BoolVar(&o.withToken, "with-token", false, "store an access token read from standard input, after asking the service whose it is")
+	f.StringVar(&o.username, "username", "", "viki: the username for --password or --session (asked for when missing)")
 	f.BoolVar(&o.noBrowser, "no-browser", false, "print the sign-in URL instead of opening the browser")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long the browser flow waits for the redirect")
+	f.IntVar(&o.port, "port", 0, "the browser flow: listen on this loopback port, for an app registered with a fixed one")
+	f.StringVar(&o.redirectURI, "redirect-uri", "", "the browser flow: the app's registered redirect URI, http://127.0.0.1:PORT/PATH")
 	f.StringSliceVar(&c.flags.Scopes, "scopes", nil, "scopes to ask for, comma separated (default: the service's or the config's)")
 	f.StringVar(&c.flags.Generation, "generation", "", "simkl: the auth generation of the app, v2 (default) or v1")
-	cmd.MarkFlagsMutuallyExclusive("device", "client", "password", "facebook")
+	f.BoolVar(&o.replace, "replace", false, "replace the account's stored grant even when it is someone else's, or a file that is no token of this service, without asking")
 	return cmd
 }
 
+// loginFlows are the flags that choose how login signs in: one at most
+// (--session goes with --password or --facebook).
+var loginFlows = []string{"device", "client", "password", "facebook", "with-token"}
+
+// check refuses a combination of flags that cannot be meant, before
+// anything else happens.
+func (o loginOptions) check(cmd *cobra.Command, gen string) error {
+	var set []string
+	for _, f := range loginFlows {
+		if cmd.Flags().Changed(f) {
+			set = append(set, "--"+f)
+		}
+	}
+	if len(set) > 1 {
+		return usageErr("Choose one way to sign in: --"+strings.Join(loginFlows, ", --")+", or none for the browser (`videoauth login --help`).",
+			"%s cannot be used together", strings.Join(set, " and "))
+	}
+	if gen != "" {
+		if _, err := generation(gen); err != nil {
+			return usageErr("Use --generation v2 (the default) or v1.", "unknown Simkl generation %q", gen)
+		}
+	}
+	if o.timeout <= 0 {
+		return usageErr("Give a duration such as 5m or 90s.", "--timeout %s is not a positive duration", o.timeout)
+	}
+	if o.username != "" && !o.password && !(o.session && !o.facebook) {
+		return usageErr("Add --password: --username is the username of that flow.", "--username works only with --password")
+	}
+	if o.session && (o.device || o.client || o.withToken) {
+		return usageErr("--session signs a Viki user in to the v4/v5 API with --password (the default) or --facebook; the v4/v5 API needs no token for app requests.",
+			"--session works only with --password or --facebook")
+	}
+	browser := !o.device && !o.client && !o.password && !o.facebook && !o.withToken && !o.session
+	if (o.port != 0 || o.redirectURI != "") && !browser {
+		return usageErr("--port and --redirect-uri are for the browser sign-in: drop them, or the other flow's flag.", "--port and --redirect-uri work only with the browser sign-in")
+	}
+	if o.port < 0 || o.port > 65535 {
+		return usageErr("Give the port of the app's registered redirect URI, 1 to 65535.", "--port %d is not a port", o.port)
+	}
+	if o.redirectURI != "" {
+		if _, _, err := loopbackRedirect(o.redirectURI, o.port); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loopbackRedirect reads a redirect URI registered for the loopback flow:
+// http on 127.0.0.1 (RFC 8252 §7.3, §8.3: the address literal, not
+// "localhost", which may resolve elsewhere and which the listener does not
+// use), a port (80 when none is written), a path, nothing else. port, when
+// not 0, must be the URI's.
+func loopbackRedirect(raw string, port int) (int, string, error) {
+	u, err := url.Parse(raw)
+	hint := "Give the redirect URI registered for the app, as http://127.0.0.1:PORT/PATH (RFC 8252: the loopback address, plain http)."
+	switch {
+	case err != nil:
+		return 0, "", usageErr(hint, "--redirect-uri %q is not a URL", shown(raw))
+	case u.Scheme != "http":
+		return 0, "", usageErr(hint, "--redirect-uri must be plain http on 127.0.0.1, not %q", shown(u.Scheme))
+	case u.Hostname() == "localhost":
+		return 0, "", usageErr("Register http://127.0.0.1:"+u.Port()+u.Path+" for the app instead (RFC 8252 §8.3): videoauth listens on the address, which is what the service must redirect to.",
+			"--redirect-uri names localhost; videoauth listens on 127.0.0.1")
+	case u.Hostname() != "127.0.0.1":
+		return 0, "", usageErr(hint, "--redirect-uri must be on 127.0.0.1, not %q", shown(u.Hostname()))
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
+		return 0, "", usageErr(hint, "--redirect-uri has more than a host, port and path")
+	}
+	p := 80
+	if u.Port() != "" {
+		p, err = strconv.Atoi(u.Port())
+		if err != nil || p < 1 || p > 65535 {
+			return 0, "", usageErr(hint, "--redirect-uri has no valid port")
+		}
+	}
+	if port != 0 && port != p {
+		return 0, "", usageErr("Give one of them, or the same port in both.", "--port %d and --redirect-uri's port %d differ", port, p)
+	}
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	return p, path, nil
+}
+
 func (c *cli) login(ctx context.Context, name string, o loginOptions) error {
-	s, err := c.open(name)
+	s, err := c.open(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer s.close()
+	if s.name == "viki" {
+		switch {
+		case o.session:
+			err = s.needSigned()
+		case o.client || o.password || o.facebook || o.withToken:
+			err = s.needV3()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	old, replace, err := c.checkSlot(ctx, s, o)
+	if err != nil {
+		return err
+	}
 	var tok *videoauth.Token
 	switch {
+	case o.withToken:
+		tok, err = c.loginWithToken(ctx, s)
 	case o.client:
 		tok, err = c.loginClient(ctx, s)
+	case o.session:
+		tok, err = c.loginSession(ctx, s, o)
 	case o.password || o.facebook:
 		tok, err = c.loginPassword(ctx, s, o)
 	case o.device:
@@ -81,11 +226,127 @@ func (c *cli) login(ctx context.Context, name string, o loginOptions) error {
 		return explain(name, err)
 	}
 	bind(tok, s.binding()) // the API it was minted against: binding.go
-	if err := save(ctx, s, tok); err != nil {
+	if s.simkl != nil && tok.UserID == "" {
+		c.identify(ctx, s, tok)
+	}
+	// Another account's grant is never replaced without --replace: the new
+	// grant goes to an account of its own (accounts.go).
+	kept, keptAccount := old, s.account
+	if old == nil || o.replace || sameAccount(name, old, tok) {
+		kept = nil
+	} else {
+		s.account = accountNameFor(ctx, s.store, name, tok)
+		s.key = storeKey(name, s.account)
+		replace = false
+	}
+	if err := save(ctx, s, tok, replace); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.err, "Signed in to %s%s %s\n", name, describeGrant(name, tok), c.storedWhere())
+	def, err := c.recordDefault(ctx, s, kept != nil && c.accountName == "")
+	if err != nil {
+		return err
+	}
+	as := ""
+	if s.account != defaultAccount {
+		as = fmt.Sprintf(" as account %q", s.account)
+	}
+	fmt.Fprintf(c.err, "Signed in to %s%s%s %s\n", name, as, describeGrant(name, tok), c.storedWhere())
+	switch {
+	case kept != nil && def == s.account:
+		fmt.Fprintf(c.err, "The %s account %s holds another grant: it was kept, and the new account is the default now (`videoauth switch %s %s` goes back; `--account %s` uses it for one command). `--replace` signs in over an account's grant instead.\n",
+			name, describeAccount(name, keptAccount, kept), name, keptAccount, keptAccount)
+	case kept != nil:
+		fmt.Fprintf(c.err, "The %s account %s holds another grant: it was kept. `--account %s` uses the new account; `videoauth switch %s %s` makes it the default. `--replace` signs in over an account's grant instead.\n",
+			name, describeAccount(name, keptAccount, kept), s.account, name, s.account)
+	}
 	return nil
+}
+
+// identify asks the service whose tok is, when the grant did not say
+// (Simkl), so that the account is known: who it is tells one account from
+// another. It is best effort: without an answer the account is unknown, as
+// before.
+func (c *cli) identify(ctx context.Context, s *session, tok *videoauth.Token) {
+	id, err := s.simkl.Identify(ctx, tok)
+	if err == nil && id != nil && id.UserID != "" && printable(id.UserID) {
+		tok.UserID = id.UserID
+	}
+}
+
+// recordDefault makes s's account the service's default when switchTo
+// says (a sign-in without --account that went to an account of its own),
+// or when the service has none (none chosen, or the chosen one gone, and
+// no account named "default"), and returns the default account.
+func (c *cli) recordDefault(ctx context.Context, s *session, switchTo bool) (string, error) {
+	accounts, err := accountsOf(ctx, s.store, s.name)
+	if err != nil {
+		return "", err
+	}
+	p := c.loadPrefs()
+	if !switchTo && (p.Default[s.name] != "" && slices.Contains(accounts, p.Default[s.name]) || slices.Contains(accounts, defaultAccount) || len(accounts) <= 1) {
+		return defaultOf(p, s.name, accounts), nil
+	}
+	p.Default[s.name] = s.account
+	return s.account, c.savePrefs(p)
+}
+
+// loginWithToken stores a token the user already has, read from standard
+// input (without echo on a terminal). The service is asked whose it is
+// (Identify) before anything is stored: a token it rejects is refused, and
+// the account is known.
+func (c *cli) loginWithToken(ctx context.Context, s *session) (*videoauth.Token, error) {
+	p := newPrompter(c.in, c.err)
+	var raw string
+	var err error
+	if isTerminal(c.in) {
+		raw, err = p.secret(ctx, "Paste the "+s.name+" access token: ")
+	} else {
+		raw, err = p.readLine(ctx)
+	}
+	raw = strings.TrimSpace(raw)
+	pipe := "Pipe it on standard input: `printenv TOKEN | videoauth login " + s.name + " --with-token`."
+	switch {
+	case err != nil && !isUsage(err):
+		return nil, err
+	case err != nil || raw == "":
+		return nil, usageErr(pipe, "no token on standard input")
+	case strings.ContainsAny(raw, " \t") || !printable(raw):
+		return nil, usageErr(pipe+" Only the token: no header name, no \"Bearer\".", "what standard input holds is not one token")
+	}
+	tok := &videoauth.Token{Provider: s.name, AccessToken: raw, TokenType: "Bearer", Meta: map[string]string{metaGrant: grantPasted}}
+	var who videoauth.Identifier = s.vimeo
+	switch {
+	case s.simkl != nil:
+		tok.Meta["simkl_auth"] = s.simkl.Generation().String()
+		who = s.simkl
+	case s.viki != nil:
+		who = s.viki
+	}
+	if s.sb != nil {
+		fmt.Fprintln(c.err, "Sandbox: the fake takes any token as its user's; add --sandbox-scenario revoke to see one it rejects.")
+		s.sb.acceptGiven(s.name, tok)
+	}
+	id, err := who.Identify(ctx, tok)
+	if errors.Is(err, videoauth.ErrReauthRequired) || errors.Is(err, videoauth.ErrTokenExpired) {
+		hint := "Check the token, or sign in instead: `videoauth login " + s.name + "`."
+		if s.simkl != nil {
+			hint = "Check the token (for a Simkl V1 token, add --generation v1), or sign in instead: `videoauth login simkl`."
+		}
+		return nil, &cliError{code: exitSignIn, err: err, msg: s.name + " rejected the token; nothing was stored", hint: hint}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if id != nil && printable(id.UserID) {
+		tok.UserID = id.UserID
+	}
+	return tok, nil
+}
+
+// isUsage reports whether err is a usage error of the tool's.
+func isUsage(err error) bool {
+	var ce *cliError
+	return errors.As(err, &ce) && ce.code == exitUsage
 }
 
 // notOffered is the error for a flow the service does not have.
@@ -107,28 +368,56 @@ func (c *cli) loginPassword(ctx context.Context, s *session, o loginOptions) (*v
 	if s.viki == nil {
 		return nil, notOffered(s.name, "password")
 	}
+	creds, err := c.vikiCredentials(ctx, s, o)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := s.viki.Password(ctx, creds)
+	return tok, facebookRefused(err, o, "")
+}
+
+// facebookRefused is the error of a Viki sign-in with a Facebook token
+// that Viki refused: about the token, not a username or password.
+func facebookRefused(err error, o loginOptions, flags string) error {
+	if o.facebook && errors.Is(err, videoauth.ErrInvalidCredentials) {
+		return &cliError{code: exitDenied, err: err, msg: "viki rejected the Facebook access token",
+			hint: "Get a new Facebook access token and run `videoauth login viki" + flags + " --facebook` again."}
+	}
+	return err
+}
+
+// vikiCredentials asks for a Viki user's credentials, as --password or
+// --facebook says. In the sandbox it says which the fake takes, never
+// showing its Facebook token: pressing Enter uses it.
+func (c *cli) vikiCredentials(ctx context.Context, s *session, o loginOptions) (videoauth.VikiCredentials, error) {
 	p := newPrompter(c.in, c.err)
 	var creds videoauth.VikiCredentials
 	var err error
-	if s.sb != nil {
+	switch {
+	case s.sb != nil && o.facebook:
+		fmt.Fprintln(c.err, "Sandbox: press Enter to sign in with the fake Viki's own Facebook token; any other token is refused.")
+	case s.sb != nil:
 		u, pw := s.sb.vikiUser()
 		fmt.Fprintf(c.err, "Sandbox: the fake Viki's user is %q with password %q.\n", u, pw)
 	}
 	if o.facebook {
 		creds.FacebookToken, err = p.secret(ctx, "Facebook access token: ")
+		if err == nil && creds.FacebookToken == "" {
+			if s.sb == nil {
+				return creds, usageErr("Paste the Facebook access token at the prompt, or pipe it on standard input.", "no Facebook access token given")
+			}
+			creds.FacebookToken = s.sb.vikiFacebookToken()
+		}
 	} else {
 		creds.Username = o.username
 		if creds.Username == "" {
 			if creds.Username, err = p.line(ctx, "Viki username: "); err != nil {
-				return nil, err
+				return creds, err
 			}
 		}
 		creds.Password, err = p.secret(ctx, "Password: ")
 	}
-	if err != nil {
-		return nil, err
-	}
-	return s.viki.Password(ctx, creds)
+	return creds, err
 }
 
 func (c *cli) loginDevice(ctx context.Context, s *session) (*videoauth.Token, error) {
@@ -162,7 +451,10 @@ func (c *cli) loginDevice(ctx context.Context, s *session) (*videoauth.Token, er
 		return nil, &cliError{code: exitFailure, msg: s.name + " sent a code or verification URL with control characters; it is not shown",
 			hint: "Nothing was stored. Try again later, or sign in in the browser: `videoauth login " + s.name + "`."}
 	}
-	screen := &deviceScreen{w: c.err, tty: isTerminal(c.err), service: s.name, dc: dc, clock: s.clock}
+	if s.simkl != nil && s.simkl.Generation() == videoauth.SimklV1 && s.sb != nil && s.sb.scenario == scenarioDeny {
+		fmt.Fprintf(c.err, "Sandbox: a Simkl V1 PIN cannot be denied, only left to expire; time runs %d times faster here, so it does in seconds.\n", s.sb.speed)
+	}
+	screen := &deviceScreen{w: c.err, tty: isTerminal(c.err), cols: termCols(c.err), service: s.name, dc: dc, clock: s.clock}
 	screen.show()
 	waitCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -184,9 +476,31 @@ func (c *cli) loginBrowser(ctx context.Context, s *session, o loginOptions) (*vi
 	default:
 		return nil, notOffered(s.name, "browser")
 	}
+	timeout := o.timeout
+	v1 := s.simkl != nil && s.simkl.Generation() == videoauth.SimklV1
+	if v1 && s.sb != nil && s.sb.scenario == scenarioDeny {
+		timeout = sandboxV1DenyTimeout
+	}
+	cfg := videoauth.LoopbackConfig{Timeout: timeout, Clock: s.clock, Port: o.port}
+	if o.redirectURI != "" {
+		cfg.Port, cfg.Path, _ = loopbackRedirect(o.redirectURI, o.port) // checked with the flags
+	}
 	open := func(authURL string) error {
+		if u, err := url.Parse(redirectOf(authURL)); (o.port != 0 || o.redirectURI != "") && (err != nil || u.Hostname() != "127.0.0.1") {
+			// 127.0.0.1's port was taken, and the listener is on [::1]: not
+			// the redirect registered.
+			return &cliError{code: exitFailure, msg: fmt.Sprintf("cannot listen on 127.0.0.1:%d: another program uses the port", cfg.Port),
+				hint: "Stop the program that listens there, or register another loopback port for the app and give it with --port."}
+		}
 		fmt.Fprintf(c.err, "Listening on %s for %s's redirect; waiting up to %s for you to approve (Ctrl-C to cancel).\n",
-			redirectOf(authURL), s.name, o.timeout)
+			redirectOf(authURL), s.name, timeout)
+		if v1 {
+			// Simkl V1 redirects only on approval: a denial is silence.
+			fmt.Fprintf(c.err, "Simkl V1 does not come back when the request is denied: if you deny it, press Ctrl-C, or videoauth gives up after %s.\n", timeout)
+		}
+		if v1 && s.sb != nil && s.sb.scenario == scenarioDeny {
+			fmt.Fprintf(c.err, "Sandbox: the fake's user denies, so nothing comes back; the wait is cut to %s here (--timeout otherwise).\n", timeout)
+		}
 		switch {
 		case s.sb != nil:
 			fmt.Fprintf(c.err, "Sandbox: the fake's consent page answers by itself.\n")
@@ -201,7 +515,20 @@ func (c *cli) loginBrowser(ctx context.Context, s *session, o loginOptions) (*vi
 		}
 		return nil
 	}
-	return videoauth.Loopback(ctx, flow, videoauth.LoopbackConfig{Open: open, Timeout: o.timeout, Clock: s.clock})
+	cfg.Open = open
+	tok, err := videoauth.Loopback(ctx, flow, cfg)
+	if cfg.Port != 0 && errors.Is(err, syscall.EADDRINUSE) {
+		return nil, &cliError{code: exitFailure, msg: fmt.Sprintf("cannot listen on 127.0.0.1:%d: another program uses the port", cfg.Port),
+			hint: "Stop the program that listens there, or register another loopback port for the app and give it with --port."}
+	}
+	if v1 && errors.Is(err, videoauth.ErrAccessDenied) {
+		var svcErr *videoauth.Error
+		if !errors.As(err, &svcErr) { // the wait ran out
+			return nil, &cliError{code: exitExpired, msg: fmt.Sprintf("no answer from simkl within %s", timeout),
+				hint: "Simkl V1 sends nothing back when the request is denied, so this may be a denial. Nothing was stored. Run `videoauth login simkl` again and approve, or use `--device`."}
+		}
+	}
+	return tok, err
 }
 
 // redirectOf is the redirect_uri an authorization URL names: where the
@@ -217,27 +544,64 @@ func redirectOf(authURL string) string {
 	return "127.0.0.1"
 }
 
+// checkSlot runs before a sign-in: what the store holds where the new grant
+// will go must be replaceable, and the directory writable, or the user
+// would sign in for a token that cannot be kept. A file that is not a
+// token of this service (corrupt, or another service's) is replaced only
+// with --replace or once the user, at a terminal, confirms; replace
+// reports that it is to be removed first (Save refuses to overwrite it).
+//
+// old is the grant stored there, if any: login compares the new grant
+// with it.
+func (c *cli) checkSlot(ctx context.Context, s *session, o loginOptions) (old *videoauth.Token, replace bool, err error) {
+	old, err = loadGrant(ctx, s.store, s.name, s.key)
+	var ce *cliError
+	switch {
+	case err == nil, errors.Is(err, videoauth.ErrNotStored):
+	case errors.As(err, &ce) && ce.code == exitSignIn: // corrupt or foreign
+		if !o.replace && !c.confirm(ctx, "videoauth: "+ce.msg+".\nReplace it with the new sign-in? [y/N] ") {
+			return nil, false, ce
+		}
+		replace = true
+	default:
+		return nil, false, err
+	}
+	return old, replace, checkWritable(s.store)
+}
+
+// confirm asks a yes/no question when both standard input and error are a
+// terminal; otherwise, and on anything but yes, the answer is no.
+func (c *cli) confirm(ctx context.Context, question string) bool {
+	if !isTerminal(c.in) || !isTerminal(c.err) {
+		return false
+	}
+	answer, err := newPrompter(c.in, c.err).line(ctx, question)
+	a := strings.ToLower(strings.TrimSpace(answer))
+	return err == nil && (a == "y" || a == "yes")
+}
+
 // save stores tok as the service's grant, under the store's lock so a
 // renewal running in another process cannot overwrite the new sign-in with
-// the old grant.
-func save(ctx context.Context, s *session, tok *videoauth.Token) error {
-	unlock, err := s.store.Lock(ctx, s.name)
+// the old grant. With replace, the file there (which checkSlot found is no
+// token of this service) is removed first.
+func save(ctx context.Context, s *session, tok *videoauth.Token, replace bool) error {
+	unlock, err := s.store.Lock(ctx, s.key)
 	if err != nil {
-		return storeErr(err)
+		return storeErr(s.store, s.name, s.key, err)
 	}
-	err = s.store.Save(ctx, s.name, tok)
+	if replace {
+		err = s.store.Delete(ctx, s.key)
+	}
+	if err == nil {
+		err = s.store.Save(ctx, s.key, tok)
+	}
 	if uerr := unlock(); err == nil && uerr != nil {
 		err = uerr
 	}
 	if err != nil {
-		return storeErr(err)
+		return storeErr(s.store, s.name, s.key, err)
 	}
 	return nil
-}
-
-func storeErr(err error) error {
-	return &cliError{code: exitFailure, msg: "cannot store the token", err: err,
-		hint: "Check that the videoauth directory is writable (`videoauth help config`)."}
 }
 
 // storedWhere says where tokens are kept.
@@ -260,4 +624,27 @@ func describeGrant(service string, tok *videoauth.Token) string {
 		parts = append(parts, "scopes: "+s)
 	}
 	return ": " + strings.Join(parts, ", ") + "."
+}
+
+// loginSession signs a Viki user in to the v4/v5 API: a v5 session
+// (VikiAPI.Login), with a username and password, or a Facebook token.
+// The session is stored; the credentials are not, so an expired session
+// is a sign-in to do again.
+func (c *cli) loginSession(ctx context.Context, s *session, o loginOptions) (*videoauth.Token, error) {
+	if s.name != "viki" {
+		return nil, notOffered(s.name, "session")
+	}
+	creds, err := c.vikiCredentials(ctx, s, o)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := s.vikiAPI.Login(ctx, creds)
+	if err == nil {
+		s.signed = true // bound to the v4/v5 API (binding.go)
+	}
+	if !o.facebook && errors.Is(err, videoauth.ErrInvalidCredentials) {
+		return nil, &cliError{code: exitDenied, err: err, msg: "viki rejected the username or password",
+			hint: "Check them and run `videoauth login viki --session` again."}
+	}
+	return tok, facebookRefused(err, o, " --session")
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -30,6 +31,11 @@ type cli struct {
 	scenario   string
 	configPath string
 	flags      settings // --client-id, --client-secret, --scopes, --generation
+	// accountName is --account: the account of the service a command
+	// uses, "" for the service's default (accounts.go).
+	accountName string
+
+	trace io.Writer // curl -v: where the requests sent are shown (trace.go)
 }
 
 // run executes the command line args and returns the exit code. Errors are
@@ -46,6 +52,9 @@ func run(ctx context.Context, args []string, io stdio, getenv func(string) strin
 		return exitOK
 	}
 	ce := c.explainRun(cmd, err)
+	if c.accountName != "" {
+		ce.hint = withAccount(ce.hint, c.accountName)
+	}
 	if ce.msg != "" || ce.err != nil {
 		fmt.Fprintln(io.err, "videoauth: "+ce.Error())
 	}
@@ -53,6 +62,34 @@ func run(ctx context.Context, args []string, io stdio, getenv func(string) strin
 		fmt.Fprintln(io.err, ce.hint)
 	}
 	return ce.code
+}
+
+// withAccount adds --account to the commands a hint suggests that act on
+// one account (login, logout, revoke, token, verify and curl of a service),
+// where the hint left it out: advice made without knowing the account
+// (explain's) must not send the user to the default account.
+func withAccount(hint, account string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(hint, "`videoauth ")
+		if i < 0 {
+			b.WriteString(hint)
+			return b.String()
+		}
+		j := strings.IndexByte(hint[i+1:], '`')
+		if j < 0 {
+			b.WriteString(hint)
+			return b.String()
+		}
+		cmdline := hint[i+1 : i+1+j]
+		b.WriteString(hint[:i+1])
+		if f := strings.Fields(cmdline); len(f) >= 3 && slices.Contains([]string{"login", "logout", "revoke", "token", "verify", "curl"}, f[1]) &&
+			slices.Contains(serviceNames, f[2]) && !strings.Contains(cmdline, "--account") && !strings.Contains(cmdline, "--all") {
+			cmdline = strings.Join(f[:3], " ") + " --account " + account + strings.TrimPrefix(cmdline, strings.Join(f[:3], " "))
+		}
+		b.WriteString(cmdline + "`")
+		hint = hint[i+1+j+1:]
+	}
 }
 
 // explainRun types an error from cobra or from cmd.
@@ -96,6 +133,9 @@ them to curl or makes the request itself.
   videoauth curl vimeo /me              an authenticated request
   videoauth list                        what is stored (never the tokens)
 
+A service may hold several accounts (an app token next to users' grants):
+--account NAME picks one for any command, and switch sets the default.
+
 Add --sandbox to any command to run it against built-in fakes of the
 services: no account, no network, consent approves itself.
 
@@ -107,17 +147,103 @@ services: no account, no network, consent approves itself.
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageErr("Run `"+cmd.CommandPath()+" --help` for usage.", "%s", err.Error())
 	})
+	// Every command checks the global flags, whether or not it starts a
+	// sandbox: a misspelt scenario is a mistake wherever it is given.
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error { return c.checkGlobalFlags() }
 	pf := root.PersistentFlags()
 	pf.BoolVar(&c.sandbox, "sandbox", false, "run against built-in fakes of the services (no account, no network)")
 	pf.StringVar(&c.scenario, "sandbox-scenario", "", "with --sandbox, what the fake does: `scenario` deny (refuse consent), expire (let device codes run out) or revoke (forget the stored grant)")
 	pf.StringVar(&c.configPath, "config", "", "config file (default $VIDEOAUTH_CONFIG or config.json in the videoauth directory)")
 	pf.StringVar(&c.flags.ClientID, "client-id", "", "the app's client id (overrides environment and config)")
 	pf.StringVar(&c.flags.ClientSecret, "client-secret", "", "the app's client secret (visible in the process list: prefer the environment)")
+	pf.StringVar(&c.accountName, "account", "", "the `account` of the service to use (default: the service's default account; see list and switch)")
 	_ = root.RegisterFlagCompletionFunc("sandbox-scenario", cobra.FixedCompletions(scenarioNames, cobra.ShellCompDirectiveNoFileComp))
+	_ = root.RegisterFlagCompletionFunc("account", func(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		service := ""
+		if len(args) > 0 && slices.Contains(serviceNames, args[0]) {
+			service = args[0]
+		}
+		return c.accountCompletions(cmd.Context(), service), cobra.ShellCompDirectiveNoFileComp
+	})
 
-	root.AddCommand(c.loginCmd(), c.tokenCmd(), c.curlCmd(), c.verifyCmd(), c.revokeCmd(), c.logoutCmd(), c.listCmd(),
+	root.AddCommand(c.loginCmd(), c.tokenCmd(), c.curlCmd(), c.verifyCmd(), c.revokeCmd(), c.logoutCmd(), c.listCmd(), c.switchCmd(),
 		&cobra.Command{Use: "config", Short: "Where credentials and tokens are kept", Long: configHelp})
+	root.SetHelpCommand(helpCmd())
+	// The completion command writes where the root writes when it is made.
+	root.SetOut(c.out)
+	root.SetErr(c.err)
+	root.InitDefaultCompletionCmd()
+	for _, sub := range root.Commands() {
+		if sub.Name() == "completion" {
+			strictCompletion(sub)
+		}
+	}
 	return root
+}
+
+// checkGlobalFlags refuses a sandbox scenario that does not exist, or
+// without --sandbox.
+func (c *cli) checkGlobalFlags() error {
+	if c.accountName != "" {
+		if err := checkAccountName(c.accountName); err != nil {
+			return err
+		}
+	}
+	if c.scenario == "" {
+		return nil
+	}
+	if !c.sandbox {
+		return usageErr("Add --sandbox, or drop --sandbox-scenario.", "--sandbox-scenario works only with --sandbox")
+	}
+	if !slices.Contains(scenarioNames, c.scenario) {
+		return usageErr("The scenarios are "+strings.Join(scenarioNames, ", ")+".", "unknown sandbox scenario %q", c.scenario)
+	}
+	return nil
+}
+
+// helpCmd is `videoauth help [topic]`, cobra's own but for an unknown
+// topic, which is a usage error (exit 2), not a list of commands and
+// success.
+func helpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help shows the help of any command or topic: videoauth help <command>.",
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			var out []cobra.Completion
+			for _, sub := range cmd.Root().Commands() {
+				if (sub.IsAvailableCommand() || sub.IsAdditionalHelpTopicCommand()) && strings.HasPrefix(sub.Name(), toComplete) {
+					out = append(out, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, _, err := cmd.Root().Find(args)
+			if target == nil || err != nil || (len(args) > 0 && target == cmd.Root()) {
+				return usageErr("Run `videoauth --help` for the commands and help topics.", "unknown help topic %q", strings.Join(args, " "))
+			}
+			return target.Help()
+		},
+	}
+}
+
+// strictCompletion makes `videoauth completion` without a shell, or with
+// one cobra cannot write a script for (tcsh), a usage error rather than
+// help and success: a script that sources the output would get nothing.
+func strictCompletion(cmd *cobra.Command) {
+	shells := make([]string, 0, 4)
+	for _, sub := range cmd.Commands() {
+		shells = append(shells, sub.Name())
+	}
+	hint := "The shells are " + strings.Join(shells, ", ") + ": `videoauth completion bash`, for one."
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usageErr(hint, "completion needs a shell")
+		}
+		return usageErr(hint, "no completion script for %q", args[0])
+	}
 }
 
 // serviceArg is the argument spec of commands taking one service.
@@ -152,8 +278,7 @@ func (c *cli) openStore() (*videoauth.FileStore, error) {
 	}
 	st, err := videoauth.NewFileStore(dir)
 	if err != nil {
-		return nil, &cliError{code: exitConfig, msg: "cannot open the token store " + dir, err: err,
-			hint: "Set VIDEOAUTH_CONFIG_DIR to a directory only you can write."}
+		return nil, storeOpenErr(dir, err)
 	}
 	return st, nil
 }
@@ -186,8 +311,9 @@ func (c *cli) loadConfigFile() (configFile, error) {
 	return loadConfig(path, explicit, c.err)
 }
 
-// open returns a session for service name, for a new sign-in.
-func (c *cli) open(name string) (*session, error) {
+// open returns a session for service name, for a new sign-in to the
+// account --account names, or the service's default.
+func (c *cli) open(ctx context.Context, name string) (*session, error) {
 	if err := checkService(name); err != nil {
 		return nil, err
 	}
@@ -195,7 +321,11 @@ func (c *cli) open(name string) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.openWith(st, name, nil)
+	account, err := c.account(ctx, st, name)
+	if err != nil {
+		return nil, err
+	}
+	return c.openWith(st, name, account, nil)
 }
 
 // openStored loads the stored grant of service name and opens its session.
@@ -207,41 +337,70 @@ func (c *cli) openStored(ctx context.Context, name string) (*session, *videoauth
 	if err != nil {
 		return nil, nil, err
 	}
-	tok, err := st.Load(ctx, name)
+	account, err := c.account(ctx, st, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	tok, err := loadGrant(ctx, st, name, storeKey(name, account))
+	if errors.Is(err, videoauth.ErrNotStored) {
+		return nil, nil, c.notSignedIn(ctx, st, name, account)
+	}
 	if err != nil {
 		return nil, nil, explain(name, err)
 	}
-	s, err := c.openWith(st, name, tok)
+	s, err := c.openWith(st, name, account, tok)
 	if err != nil {
 		return nil, nil, err
 	}
-	// Nothing has been sent yet: a grant minted for another API than the
-	// one configured now stops here (binding.go).
-	if err := s.checkBinding(tok); err != nil {
+	tok, err = c.useGrant(ctx, s, tok)
+	if err != nil {
 		s.close()
 		return nil, nil, err
-	}
-	tok = c.bindStored(ctx, s, tok)
-	if s.sb != nil {
-		s.sb.restore(name, tok)
 	}
 	return s, tok, nil
 }
 
-// openWith builds the session of service name over the store st. stored is
-// the grant the command will use (nil for a sign-in): it fixes Simkl's
-// generation. openStored tells the sandbox's fake of it.
-func (c *cli) openWith(st *videoauth.FileStore, name string, stored *videoauth.Token) (*session, error) {
+// useGrant readies the session s for the stored grant tok and returns the
+// grant to use: Viki's API of the grant configured, the API the grant was
+// minted for checked (nothing has been sent yet: a grant minted for another
+// API than the one configured now stops here, binding.go), and the
+// sandbox's fake told of it.
+func (c *cli) useGrant(ctx context.Context, s *session, tok *videoauth.Token) (*videoauth.Token, error) {
+	s.signed = s.isVikiSession(tok)
+	switch {
+	case s.signed:
+		if err := s.needSigned(); err != nil {
+			return nil, err
+		}
+	default:
+		if err := s.needV3(); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.checkBinding(tok); err != nil {
+		return nil, err
+	}
+	tok = c.bindStored(ctx, s, tok)
+	if s.sb != nil {
+		tok = s.sb.restore(s.name, tok)
+	}
+	return tok, nil
+}
+
+// openWith builds the session of service name's account over the store
+// st. stored is the grant the command will use (nil for a sign-in): it
+// fixes Simkl's generation. openStored tells the sandbox's fake of it.
+func (c *cli) openWith(st *videoauth.FileStore, name, account string, stored *videoauth.Token) (*session, error) {
 	if c.scenario != "" && !c.sandbox {
 		return nil, usageErr("Add --sandbox, or drop --sandbox-scenario.", "--sandbox-scenario works only with --sandbox")
 	}
 	flags := c.flags
-	if stored != nil && name == "simkl" {
-		flags.Generation = videoauth.SimklGenerationOf(stored).String()
+	if gen := videoauth.SimklGenerationOf(stored); stored != nil && name == "simkl" && gen != 0 {
+		flags.Generation = gen.String()
 	}
-	s := &session{name: name, store: st}
+	s := &session{name: name, account: account, key: storeKey(name, account), store: st}
 	if c.sandbox {
-		sb, err := startSandbox(name, c.scenario)
+		sb, err := startSandbox(name, c.scenario, flags.Generation)
 		if err != nil {
 			return nil, err
 		}
@@ -259,6 +418,7 @@ func (c *cli) openWith(st *videoauth.FileStore, name string, stored *videoauth.T
 		}
 		s.set = set
 	}
+	s.http = c.traceClient(s.set)
 	if err := s.build(c.version); err != nil {
 		s.close()
 		return nil, err

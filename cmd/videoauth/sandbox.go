@@ -29,6 +29,12 @@ const (
 	// sandboxSpeed is how much faster time runs in the expire scenario, so a
 	// five-minute code expires in a few seconds.
 	sandboxSpeed = 100
+	// sandboxV1DenyTimeout is the browser wait of the deny scenario with
+	// Simkl V1, which never comes back after a denial.
+	sandboxV1DenyTimeout = 3 * time.Second
+	// sandboxPINSpeed is sandboxSpeed for the deny scenario's Simkl V1
+	// PIN, whose code lives 15 minutes: it runs out in about 3 seconds.
+	sandboxPINSpeed = 300
 )
 
 // sandbox runs the fake of one service (package videoauthtest) in this
@@ -41,19 +47,28 @@ type sandbox struct {
 	viki     *videoauthtest.Viki
 
 	fast     *videoauthtest.Clock // the expire scenario's clock; nil: real time
+	speed    int                  // how much faster fast runs than real time
 	stopTime chan struct{}
 	wg       sync.WaitGroup
 }
 
-// startSandbox starts the fake of service with scenario applied.
-func startSandbox(service, scenario string) (*sandbox, error) {
+// startSandbox starts the fake of service with scenario applied; gen is
+// the Simkl generation asked for.
+func startSandbox(service, scenario, gen string) (*sandbox, error) {
 	switch scenario {
 	case "", scenarioDeny, scenarioExpire, scenarioRevoke:
 	default:
 		return nil, usageErr("The scenarios are "+strings.Join(scenarioNames, ", ")+".", "unknown sandbox scenario %q", scenario)
 	}
 	sb := &sandbox{scenario: scenario, stopTime: make(chan struct{})}
-	if scenario == scenarioExpire {
+	// A Simkl V1 PIN cannot be denied, only left to expire: time runs fast
+	// for it as in the expire scenario.
+	v1, _ := generation(gen)
+	if scenario == scenarioExpire || scenario == scenarioDeny && service == "simkl" && v1 == videoauth.SimklV1 {
+		sb.speed = sandboxSpeed
+		if scenario == scenarioDeny {
+			sb.speed = sandboxPINSpeed
+		}
 		sb.fast = videoauthtest.NewClock(time.Now())
 		sb.wg.Add(1)
 		go sb.runClock()
@@ -91,7 +106,7 @@ func (sb *sandbox) runClock() {
 		case <-sb.stopTime:
 			return
 		case <-t.C:
-			sb.fast.Advance(step * sandboxSpeed)
+			sb.fast.Advance(step * time.Duration(sb.speed))
 		}
 	}
 }
@@ -133,15 +148,24 @@ func (sb *sandbox) settings(service string, flags settings) settings {
 		s.APIURL, s.WebURL = sb.simkl.APIURL, sb.simkl.WebURL
 	case "viki":
 		s.ClientID, s.ClientSecret, s.APIURL = sb.viki.ClientID, sb.viki.ClientSecret, sb.viki.URL
+		s.AppID, s.AppSecret, s.SignedAPIURL = sb.viki.AppID, sb.viki.AppSecret, sb.viki.URL
 	}
 	return s
 }
 
 // restore tells the fake of the grant an earlier run stored, unless the
-// scenario is that the service revoked it.
-func (sb *sandbox) restore(service string, tok *videoauth.Token) {
+// scenario is that the service revoked it, and returns the grant to use.
+// A Viki v5 session cannot be told to the fake (videoauthtest has no way
+// to restore one): the fake opens a new session for its user, which this
+// run uses in its place; the store keeps the one signed in with.
+func (sb *sandbox) restore(service string, tok *videoauth.Token) *videoauth.Token {
 	if sb.scenario == scenarioRevoke {
-		return
+		return tok
+	}
+	if service == "viki" && tok.Meta["viki_api"] == "v5" {
+		fresh := tok.Clone()
+		fresh.AccessToken = sb.viki.IssueSession()
+		return fresh
 	}
 	user := tok.UserID != ""
 	switch service {
@@ -152,6 +176,25 @@ func (sb *sandbox) restore(service string, tok *videoauth.Token) {
 		sb.simkl.RestoreToken(v2, tok.AccessToken, tok.RefreshToken, tok.Expiry, tok.Scopes...)
 	case "viki":
 		sb.viki.RestoreV3Token(tok.AccessToken, user, tok.Expiry)
+	}
+	return tok
+}
+
+// acceptGiven makes the fake take tok, given with login --with-token, as
+// its user's: the fake of this run issued no token, so it cannot know the
+// one given. The revoke scenario leaves it unknown, to show a token the
+// service rejects.
+func (sb *sandbox) acceptGiven(service string, tok *videoauth.Token) {
+	if sb.scenario == scenarioRevoke {
+		return
+	}
+	switch service {
+	case "vimeo":
+		sb.vimeo.RestoreToken(tok.AccessToken, true, tok.Scopes...)
+	case "simkl":
+		sb.simkl.RestoreToken(videoauth.SimklGenerationOf(tok) == videoauth.SimklV2, tok.AccessToken, "", time.Time{}, tok.Scopes...)
+	case "viki":
+		sb.viki.RestoreV3Token(tok.AccessToken, true, time.Time{})
 	}
 }
 
@@ -199,6 +242,9 @@ func (sb *sandbox) answer(ctx context.Context, userCode string) {
 		}
 	}()
 }
+
+// vikiFacebookToken is the one Facebook token the fake Viki takes.
+func (sb *sandbox) vikiFacebookToken() string { return sb.viki.FacebookToken }
 
 // vikiUser is the fake Viki's one user, shown by the sandbox's password prompt.
 func (sb *sandbox) vikiUser() (username, password string) {

@@ -170,3 +170,42 @@ func TestDeviceScreenCountdownOnATerminal(t *testing.T) {
 	assert.Contains(t, got, indent(bigText("WXYZ-2345"), "    "), "the code in large letters")
 	assert.Contains(t, got, "or scan this QR code to open the page:")
 }
+
+// TestDeviceScreenOnANarrowTerminal: too narrow for any form of the
+// countdown, the screen prints a plain line once a minute, never a "\r"
+// redraw, and draws neither the large letters nor a QR code wider than
+// the terminal.
+func TestDeviceScreenOnANarrowTerminal(t *testing.T) {
+	clock := videoauthtest.NewClock(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
+	var out syncBuffer
+	s := &deviceScreen{w: &out, tty: true, cols: func() int { return 14 }, service: "vimeo", dc: testDeviceCode(clock.Now()), clock: clock}
+	s.show()
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "Code expires\nin 5 min.\n") }, 5*time.Second, 10*time.Millisecond)
+	clock.Advance(61 * time.Second)
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "Code expires\nin 4 min.\n") }, 5*time.Second, 10*time.Millisecond)
+	s.finish()
+	got := out.String()
+	assert.NotContains(t, got, "\r")
+	assert.NotContains(t, got, "█", "no large letters, no QR code")
+	assert.Equal(t, 1, strings.Count(got, "in 5 min."), "once a minute")
+	assert.Contains(t, got, "\nhttps://vimeo.com/activate\n", "the page as sent, without an indent that would wrap it")
+	for _, l := range strings.Split(got, "\n") {
+		if !strings.HasPrefix(l, "http") {
+			assert.LessOrEqual(t, utf8.RuneCountInString(l), 13, "%q", l)
+		}
+	}
+}
+
+func TestStatusLineTakesTheLongestFormThatFits(t *testing.T) {
+	left := 4*time.Minute + 59*time.Second
+	assert.Equal(t, "Waiting for approval… the code expires in 4:59  (Ctrl-C to cancel)", statusLine(left, 79))
+	assert.Equal(t, "Waiting… the code expires in 4:59", statusLine(left, 39))
+	assert.Equal(t, "Expires in 4:59", statusLine(left, 15))
+	assert.Equal(t, "", statusLine(left, 14))
+}
+
+func TestWrap(t *testing.T) {
+	assert.Equal(t, "To sign in\nto vimeo,\nopen this", wrap("To sign in to vimeo, open this", 10))
+	assert.Equal(t, "a\nverylongword\nb", wrap("a verylongword b", 5))
+	assert.Equal(t, "one line", wrap("one  line", 80))
+}

@@ -18,6 +18,22 @@ func isTerminal(f any) bool {
 	return ok && term.IsTerminal(int(file.Fd()))
 }
 
+// termCols returns how to read the width of the terminal f is, in
+// columns (0 when f is no terminal or its size cannot be read).
+func termCols(f any) func() int {
+	file, ok := f.(*os.File)
+	if !ok {
+		return nil
+	}
+	return func() int {
+		w, _, err := term.GetSize(int(file.Fd()))
+		if err != nil {
+			return 0
+		}
+		return w
+	}
+}
+
 // prompter reads answers from the user: a line, or a secret without echo
 // when the input is a terminal. Piped input (scripts, tests) is read a line at
 // a time, so `printf 'user\npass\n' | videoauth login viki --password` works.

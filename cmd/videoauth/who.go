@@ -1,87 +1,50 @@
 package main
 
 import (
-	"encoding/json"
 	"strings"
 	"unicode"
+
+	"github.com/videoauth/videoauth"
 )
 
 // maxShown bounds a name the service sends before the tool prints it.
 const maxShown = 64
 
-// whoOf reads the account named in the answer to verify's probe, as
-// "name (id ID)", or "" when the answer names none (an app token, Viki's
-// movie list) or is not what the service documents. The answers:
-//
-//   - Vimeo GET /oauth/verify: the auth object, whose "user" has "uri"
-//     /users/<id> and "name" (docs/vimeo.md#verification-and-revocation [C]).
-//     The object also echoes the access token: only the user is decoded.
-//   - Simkl GET /users/settings: "user" has "name", "account" has "id"
-//     [I] (docs/simkl.md#open-questions: no shape documented; the fake
-//     serves this one).
-//   - Viki GET /v3/users/<id>.json: "id" and "username" [I].
-//
-// What the service sent is printed through shown: a name cannot carry
-// escape sequences to the terminal.
-func whoOf(service string, body []byte) string {
-	var name, id string
-	switch service {
-	case "vimeo":
-		var a struct {
-			User *struct {
-				URI  string `json:"uri"`
-				Name string `json:"name"`
-			} `json:"user"`
-		}
-		if json.Unmarshal(body, &a) != nil || a.User == nil {
-			return ""
-		}
-		name = a.User.Name
-		if rest, ok := strings.CutPrefix(a.User.URI, "/users/"); ok {
-			id = rest
-		}
-	case "simkl":
-		var s struct {
-			User struct {
-				Name string `json:"name"`
-			} `json:"user"`
-			Account struct {
-				ID json.Number `json:"id"`
-			} `json:"account"`
-		}
-		if json.Unmarshal(body, &s) != nil {
-			return ""
-		}
-		name, id = s.User.Name, s.Account.ID.String()
-	case "viki":
-		var u struct {
-			ID       string `json:"id"`
-			Username string `json:"username"`
-		}
-		if json.Unmarshal(body, &u) != nil {
-			return ""
-		}
-		name, id = u.Username, u.ID
+// accountOf is the account an Identity names, as "name (id ID)", or ""
+// when it names none (an app token). The library's Identify reads the
+// services' answers (videoauth.Identifier); the tool only decides how the
+// account is printed. What the service sent goes through shown: a name
+// cannot carry escape sequences to the terminal.
+func accountOf(id *videoauth.Identity) string {
+	if id == nil {
+		return ""
 	}
-	name, id = shown(name), shown(id)
+	name, uid := shown(id.Name), shown(id.UserID)
 	switch {
-	case name != "" && id != "":
-		return name + " (id " + id + ")"
-	case id != "":
-		return "id " + id
+	case name != "" && uid != "":
+		return name + " (id " + uid + ")"
+	case uid != "":
+		return "id " + uid
 	}
 	return name
 }
 
-// shown is s as the tool may print it: printable characters only, spaces
-// collapsed, at most maxShown of them.
+// shown is s as the tool may print it: printable characters only, any
+// run of white space one space, none at the ends, at most maxShown
+// characters.
 func shown(s string) string {
+	clean := strings.Map(func(r rune) rune {
+		switch {
+		case unicode.IsSpace(r):
+			return ' '
+		case !unicode.IsPrint(r):
+			return -1
+		}
+		return r
+	}, s)
 	var b strings.Builder
 	n := 0
-	for _, r := range strings.Join(strings.Fields(s), " ") {
-		if !unicode.IsPrint(r) {
-			continue
-		}
+	for _, r := range strings.Join(strings.Fields(clean), " ") {
 		if n == maxShown {
 			b.WriteString("…")
 			break
