@@ -32,7 +32,7 @@ func main() {
 func step(format string, args ...any) { fmt.Printf("• "+format+"\n", args...) }
 
 func run(ctx context.Context) error {
-	for _, service := range []func(context.Context) error{runVimeo, runSimkl, runViki, runTwitch, runYouTube, runDailymotion} {
+	for _, service := range []func(context.Context) error{runVimeo, runSimkl, runViki, runTwitch, runYouTube, runDailymotion, runTrakt} {
 		if err := service(ctx); err != nil {
 			return err
 		}
