@@ -1,10 +1,13 @@
-// Package videoauth authenticates Go programs against three video services —
-// Vimeo, Simkl and Viki — on top of golang.org/x/oauth2, and gets each
-// service's quirks right so callers do not have to.
+// Package videoauth authenticates Go programs against video services —
+// Vimeo, Simkl, Viki, Twitch, YouTube, Trakt and Dailymotion, and any
+// standards-following OAuth 2.0 service (Standard) — on top of
+// golang.org/x/oauth2, and gets each service's quirks right so callers do
+// not have to.
 //
 // The pieces, each in its own file:
 //
-//   - A Provider (Vimeo, Simkl, Viki, VikiAPI) is one service: its endpoints, how a token is
+//   - A Provider (Vimeo, Simkl, Viki, VikiAPI, Twitch, YouTube, Trakt,
+//     Dailymotion, DailymotionPrivate, Standard) is one service: its endpoints, how a token is
 //     attached to a request (Authorize), which hosts may receive it (Owns),
 //     and how a rejected request reads (Verdict). Grants are methods of the
 //     concrete providers, because they differ per service.

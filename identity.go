@@ -41,8 +41,10 @@ type Identity struct {
 	User json.RawMessage `json:"user,omitempty"`
 }
 
-// Identifier is implemented by every provider of this package (Vimeo,
-// Simkl, Viki, VikiAPI): code that holds a Provider asks it whom a token
+// Identifier is implemented by every service provider of this package
+// (Vimeo, Simkl, Viki, VikiAPI, Twitch, YouTube, Trakt, Dailymotion,
+// DailymotionPrivate; not Standard, whose config names no userinfo
+// endpoint): code that holds a Provider asks it whom a token
 // belongs to without knowing the service.
 //
 // Identify asks the service whose token t is, with one authenticated GET
@@ -71,6 +73,11 @@ var (
 	_ Identifier = (*Simkl)(nil)
 	_ Identifier = (*Viki)(nil)
 	_ Identifier = (*VikiAPI)(nil)
+	_ Identifier = (*Twitch)(nil)
+	_ Identifier = (*YouTube)(nil)
+	_ Identifier = (*Trakt)(nil)
+	_ Identifier = (*Dailymotion)(nil)
+	_ Identifier = (*DailymotionPrivate)(nil)
 )
 
 // String describes the identity: provider, user id and name, the service's

@@ -1,8 +1,11 @@
 // Package videoauthtest provides fake servers of the video services, for
-// tests, in the manner of net/http/httptest: NewVimeo, NewSimkl and NewViki
-// each start local plain-HTTP servers that follow the wire format described
-// in the project's provider notes (docs/vimeo.md, docs/simkl.md and
-// docs/viki.md in the repository's docs/ directory), quirks included.
+// tests, in the manner of net/http/httptest: NewVimeo, NewSimkl, NewViki,
+// NewTwitch, NewYouTube, NewTrakt and NewDailymotion each start local
+// plain-HTTP servers that follow the wire format described in the project's
+// provider notes (docs/vimeo.md, docs/simkl.md, docs/viki.md,
+// docs/twitch.md, docs/youtube.md, docs/trakt.md and docs/dailymotion.md
+// in the repository's docs/ directory), quirks included; each type's own
+// comment lists what its fake checks.
 //
 //   - Vimeo: Basic client authentication over the raw client id and secret,
 //     the non-standard token paths (/oauth/authorize/client,
