@@ -235,6 +235,8 @@ func identityOf(service string, tok *videoauth.Token) string {
 		return "user " + tok.UserID
 	case tok.Meta["viki_api"] != "", service == "simkl":
 		return ""
+	case service == "twitch" && tok.Meta["twitch_token"] == "user", service == "dailymotion" && !isPrivateKey(tok), service == "youtube", service == "trakt":
+		return "" // a user's grant whose user the service did not name
 	}
 	return "app"
 }

@@ -747,7 +747,7 @@ func TestBinaryExitCodes(t *testing.T) {
 		stderr []string
 	}{
 		{name: "unknown service", args: []string{"--sandbox", "login", "netflix"}, code: binaryExitUsage,
-			stderr: []string{`videoauth: unknown service "netflix"`, "The services are vimeo, simkl, viki."}},
+			stderr: []string{`videoauth: unknown service "netflix"`, "The services are vimeo, simkl, viki, twitch, dailymotion, youtube, trakt."}},
 		{name: "unknown flag", args: []string{"--sandbox", "login", "vimeo", "--bogus"}, code: binaryExitUsage,
 			stderr: []string{"unknown flag: --bogus", "Run `videoauth login --help` for usage."}},
 		{name: "no service", args: []string{"--sandbox", "token"}, code: binaryExitUsage,
@@ -822,9 +822,9 @@ func TestBinaryCompletion(t *testing.T) {
 	assert.Contains(t, r.stdout, "#compdef videoauth")
 
 	r = u.mustRun(0, "__complete", "login", "")
-	assert.Equal(t, []string{"vimeo", "simkl", "viki", ":4"}, strings.Fields(r.stdout))
+	assert.Equal(t, []string{"vimeo", "simkl", "viki", "twitch", "dailymotion", "youtube", "trakt", ":4"}, strings.Fields(r.stdout))
 	r = u.mustRun(0, "__complete", "curl", "")
-	assert.Equal(t, []string{"vimeo", "simkl", "viki", ":4"}, strings.Fields(r.stdout))
+	assert.Equal(t, []string{"vimeo", "simkl", "viki", "twitch", "dailymotion", "youtube", "trakt", ":4"}, strings.Fields(r.stdout))
 	r = u.mustRun(0, "__complete", "login", "vimeo", "--sandbox-scenario", "")
 	assert.Equal(t, []string{"deny", "expire", "revoke", ":4"}, strings.Fields(r.stdout))
 }

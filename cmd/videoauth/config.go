@@ -30,6 +30,19 @@ type settings struct {
 	AppID        string `json:"app_id,omitempty"`
 	AppSecret    string `json:"app_secret,omitempty"`
 	SignedAPIURL string `json:"signed_api_url,omitempty"` // a proxy or a fake instead of api.viki.io
+	// Dailymotion's private API key (login dailymotion --client) is a key
+	// of its own, on API v2 (the default) or the legacy partner API; its
+	// token endpoint is not on the API host, so a proxy needs both URLs.
+	PrivateKey      string `json:"private_key,omitempty"`
+	PrivateSecret   string `json:"private_secret,omitempty"`
+	PrivateEndpoint string `json:"private_endpoint,omitempty"` // "v2" or "partner"
+	TokenURL        string `json:"token_url,omitempty"`        // the private key's token endpoint, with api_url
+	PartnerURL      string `json:"partner_url,omitempty"`      // a proxy or a fake instead of partner.api.dailymotion.com
+	// YouTube's device flow needs a Google client of the "TVs and Limited
+	// Input devices" type, which cannot do the browser flow: its id and
+	// secret, when the app has both kinds (else client_id's are used).
+	DeviceClientID     string `json:"device_client_id,omitempty"`
+	DeviceClientSecret string `json:"device_client_secret,omitempty"`
 }
 
 // String keeps the secret out of any accidental print.
@@ -40,7 +53,9 @@ func (s settings) String() string {
 		}
 		return "REDACTED"
 	}
-	return fmt.Sprintf("{client_id:%s client_secret:%s app_id:%s app_secret:%s}", s.ClientID, redacted(s.ClientSecret), s.AppID, redacted(s.AppSecret))
+	return fmt.Sprintf("{client_id:%s client_secret:%s app_id:%s app_secret:%s private_key:%s private_secret:%s}",
+		s.ClientID, redacted(s.ClientSecret), s.AppID, redacted(s.AppSecret), s.PrivateKey, redacted(s.PrivateSecret)) +
+		fmt.Sprintf("{device_client_id:%s device_client_secret:%s}", s.DeviceClientID, redacted(s.DeviceClientSecret))
 }
 
 // settingEnv maps each setting to the suffix of its environment variable,
@@ -59,6 +74,13 @@ var settingEnv = []struct {
 	{"APP_ID", func(s *settings) *string { return &s.AppID }},
 	{"APP_SECRET", func(s *settings) *string { return &s.AppSecret }},
 	{"SIGNED_API_URL", func(s *settings) *string { return &s.SignedAPIURL }},
+	{"PRIVATE_KEY", func(s *settings) *string { return &s.PrivateKey }},
+	{"PRIVATE_SECRET", func(s *settings) *string { return &s.PrivateSecret }},
+	{"PRIVATE_ENDPOINT", func(s *settings) *string { return &s.PrivateEndpoint }},
+	{"TOKEN_URL", func(s *settings) *string { return &s.TokenURL }},
+	{"PARTNER_URL", func(s *settings) *string { return &s.PartnerURL }},
+	{"DEVICE_CLIENT_ID", func(s *settings) *string { return &s.DeviceClientID }},
+	{"DEVICE_CLIENT_SECRET", func(s *settings) *string { return &s.DeviceClientSecret }},
 }
 
 // configHelp is the text of `videoauth help config`.
@@ -76,6 +98,28 @@ first:
                                      API: login viki --session, curl viki
                                      /v4/… and /v5/…)
        VIDEOAUTH_VIKI_SIGNED_API_URL (the v4/v5 API's host, api.viki.io)
+       VIDEOAUTH_TWITCH_CLIENT_ID    VIDEOAUTH_TWITCH_CLIENT_SECRET (none: a
+                                     public client, --device only)
+       VIDEOAUTH_TWITCH_WEB_URL      (the identity host, id.twitch.tv)
+       VIDEOAUTH_DAILYMOTION_CLIENT_ID     VIDEOAUTH_DAILYMOTION_CLIENT_SECRET
+                                     (the public API key and its secret)
+       VIDEOAUTH_DAILYMOTION_PRIVATE_KEY   VIDEOAUTH_DAILYMOTION_PRIVATE_SECRET
+                                     (a private API key: login dailymotion
+                                     --client)
+       VIDEOAUTH_DAILYMOTION_PRIVATE_ENDPOINT (v2, the default, or partner)
+       VIDEOAUTH_DAILYMOTION_WEB_URL (the consent host, www.dailymotion.com)
+       VIDEOAUTH_DAILYMOTION_TOKEN_URL     (the private key's token endpoint
+                                     when API_URL points at a proxy)
+       VIDEOAUTH_DAILYMOTION_PARTNER_URL   (the partner API's host)
+       VIDEOAUTH_TRAKT_CLIENT_ID     VIDEOAUTH_TRAKT_CLIENT_SECRET (optional)
+       VIDEOAUTH_TRAKT_WEB_URL       (the OAuth host, auth.trakt.tv)
+       VIDEOAUTH_YOUTUBE_CLIENT_ID   VIDEOAUTH_YOUTUBE_CLIENT_SECRET (a Google
+                                     Desktop or Web client: the browser)
+       VIDEOAUTH_YOUTUBE_DEVICE_CLIENT_ID  VIDEOAUTH_YOUTUBE_DEVICE_CLIENT_SECRET
+                                     (a "TVs and Limited Input devices" client
+                                     for --device; default: CLIENT_ID's)
+       VIDEOAUTH_YOUTUBE_API_URL     (Google's token endpoint and the API, one
+                                     base) VIDEOAUTH_YOUTUBE_WEB_URL (consent)
        VIDEOAUTH_<SERVICE>_SCOPES    (space or comma separated)
        VIDEOAUTH_<SERVICE>_API_URL   (a proxy instead of the service; a stored
                                      grant is used only with the API URL it
@@ -87,7 +131,13 @@ first:
          "vimeo": {"client_id": "...", "client_secret": "..."},
          "simkl": {"client_id": "...", "generation": "v2"},
          "viki":  {"client_id": "...", "client_secret": "...",
-                   "app_id": "...", "app_secret": "..."}
+                   "app_id": "...", "app_secret": "..."},
+         "twitch": {"client_id": "...", "client_secret": "..."},
+         "dailymotion": {"client_id": "...", "client_secret": "...",
+                         "private_key": "...", "private_secret": "..."},
+         "trakt": {"client_id": "..."},
+         "youtube": {"client_id": "...", "client_secret": "...",
+                     "device_client_id": "...", "device_client_secret": "..."}
        }
 
 The videoauth directory is $VIDEOAUTH_CONFIG_DIR, or "videoauth" in your

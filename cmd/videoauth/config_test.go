@@ -98,7 +98,7 @@ func TestParseConfigRefusesWhatItCannotRead(t *testing.T) {
 		"not JSON":        `client_id = "x"`,
 		"trailing data":   `{"vimeo": {}} {"simkl": {}}`,
 		"unknown field":   `{"vimeo": {"clientid": "x"}}`,
-		"unknown service": `{"youtube": {"client_id": "x"}}`,
+		"unknown service": `{"netflix": {"client_id": "x"}}`,
 		"wrong type":      `{"vimeo": {"scopes": "public"}}`,
 		"array":           `[]`,
 	} {

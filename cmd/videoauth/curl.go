@@ -251,6 +251,14 @@ func (s *session) resolveURL(target string) (*url.URL, error) {
 	if u.User != nil {
 		return nil, usageErr("Leave credentials out of the URL: videoauth adds the token.", "the URL carries a user name or password")
 	}
+	if !s.provider().Owns(u) && s.private && s.dmPrivate.Endpoint() == videoauth.DailymotionV2 && u.Host == strings.TrimPrefix(strings.TrimPrefix(base, "https://"), "http://") {
+		return nil, usageErr("Give a path of API v2, such as /v2/me: the legacy API on the same host takes public keys only.",
+			"a Dailymotion private key's token goes to API v2 (/v2/…) only")
+	}
+	if !s.provider().Owns(u) && s.name == "youtube" && strings.EqualFold(u.Host, strings.TrimPrefix(strings.TrimPrefix(base, "https://"), "http://")) {
+		return nil, usageErr("Give a path of the YouTube Data API, such as /youtube/v3/channels?part=snippet&mine=true: Google's other APIs on the host never get a YouTube token.",
+			"a YouTube token goes to /youtube/… and /upload/youtube/… paths only")
+	}
 	if !s.provider().Owns(u) {
 		return nil, usageErr("Give a path such as /me, or a full URL on "+base+".",
 			"%s is not on %s's API host %s; videoauth sends the token nowhere else", videoauth.RedactURL(u), s.name, base)

@@ -147,6 +147,9 @@ func explain(service string, err error) *cliError {
 	case errors.Is(err, videoauth.ErrInvalidClient):
 		return &cliError{code: exitConfig, err: err, msg: service + " rejected the client id or secret",
 			hint: "Check the credentials (" + envName(service, "CLIENT_ID") + ", " + envName(service, "CLIENT_SECRET") + " or the config file)."}
+	case errors.Is(err, videoauth.ErrRedirectMismatch) && service == "trakt":
+		return &cliError{code: exitConfig, err: err, msg: service + " refused the redirect URI",
+			hint: "Trakt compares it byte for byte: register http://127.0.0.1:PORT/callback for the app and give --port PORT (or the whole URI with --redirect-uri), or use `--device`."}
 	case errors.Is(err, videoauth.ErrRedirectMismatch):
 		return &cliError{code: exitConfig, err: err, msg: service + " refused the redirect URI",
 			hint: "Register http://127.0.0.1/callback (any port) as a redirect URI of your app, give the one it has with --redirect-uri, or use `--device`."}
@@ -156,6 +159,15 @@ func explain(service string, err error) *cliError {
 	case errors.Is(err, videoauth.ErrInvalidConfig):
 		return &cliError{code: exitConfig, err: err, msg: "invalid configuration",
 			hint: "See `videoauth help config` for where credentials come from."}
+	case errors.Is(err, videoauth.ErrBlocked):
+		return &cliError{code: exitFailure, err: err, msg: service + "'s edge (its CDN or firewall) blocked the request; this is not about the grant",
+			hint: "Try again later; if it persists, check that nothing between you and " + service + " strips the User-Agent."}
+	case errors.Is(err, videoauth.ErrChannelRequired):
+		return &cliError{code: exitDenied, err: err, msg: "the " + service + " account has no channel, which the API needs to act for it",
+			hint: "Create a channel for the account (youtube.com → Create a channel), then try again; the grant itself works."}
+	case errors.Is(err, videoauth.ErrQuotaExceeded):
+		return &cliError{code: exitFailure, err: err, msg: service + " says the project's quota is used up",
+			hint: "Try again after the quota resets (YouTube: midnight Pacific Time), or ask Google for more quota; a new token would not help."}
 	case errors.Is(err, videoauth.ErrRateLimited):
 		hint := "Wait a moment and try again."
 		if svcErr != nil && svcErr.RetryAfter > 0 {

@@ -182,6 +182,10 @@ func grantKind(service string, tok *videoauth.Token) string {
 		kind = "token (given)"
 	case tok.Meta["viki_api"] == "v5":
 		kind = "user (v5 session)"
+	case service == "dailymotion" && isPrivateKey(tok):
+		kind = "app (private key, " + shown(tok.Meta["dailymotion_key"]) + ")"
+	case service == "dailymotion", service == "youtube", service == "trakt", service == "twitch" && tok.Meta["twitch_token"] == "user":
+		// user grants even when the service named no user
 	case tok.UserID == "" && service != "simkl":
 		kind = "app (client credentials)"
 	}
@@ -202,8 +206,17 @@ func renewableGrant(service string, tok *videoauth.Token) bool {
 	if tok.Meta[metaGrant] == grantPasted || tok.Meta["viki_api"] == "v5" {
 		return false
 	}
-	if service == "simkl" {
+	switch service {
+	case "simkl":
 		return videoauth.SimklGenerationOf(tok) == videoauth.SimklV2 && tok.RefreshToken != ""
+	case "twitch":
+		// an app token is minted again; a user's grant refreshes (each
+		// refresh token once: the library serialises and saves the new pair)
+		return tok.RefreshToken != "" || tok.Meta["twitch_token"] == "app"
+	case "dailymotion":
+		return tok.RefreshToken != "" || isPrivateKey(tok)
+	case "youtube", "trakt":
+		return tok.RefreshToken != ""
 	}
 	return tok.UserID == ""
 }

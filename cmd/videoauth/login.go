@@ -41,16 +41,22 @@ func (c *cli) loginCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "login <service>",
 		Short: "Sign in to a service and store the token",
-		Long: `Sign in to vimeo, simkl or viki and store the token for the other commands.
+		Long: `Sign in to vimeo, simkl, viki, twitch, dailymotion, youtube or trakt and
+store the token for the other commands.
 
 Flows:
   (default)    the browser: videoauth listens on 127.0.0.1 for the service's
-               redirect (vimeo, simkl)
+               redirect (vimeo, simkl, twitch, dailymotion, youtube; trakt,
+               with its registered redirect: --port or --redirect-uri)
   --device     a code to enter on any device, shown with a QR code
-               (vimeo, simkl V2; simkl V1: the PIN flow)
-  --client     an app-only token from client credentials (vimeo, viki)
-  --password   a Viki user's username and password; the password is read
-               without echo (viki)
+               (vimeo, simkl V2, twitch, trakt, youtube with a "TVs and Limited
+               Input devices" client; simkl V1: the PIN flow)
+  --client     an app-only token from client credentials (vimeo, viki,
+               twitch; dailymotion: the private API key's, on API v2 or
+               the partner API)
+  --password   a user's username and password; the password is read
+               without echo (viki; dailymotion, which discourages it: for
+               existing integrations only)
   --facebook   a Viki user's Facebook access token, read without echo (viki)
   --session    with --password (the default) or --facebook: a session of
                Viki's current v4/v5 API instead of a v3 token (viki; needs
@@ -72,6 +78,8 @@ id, and becomes the default unless --account was given; --replace replaces.`,
   videoauth login viki --password --username fan@example.com
   videoauth login viki --session --username fan@example.com
   videoauth login vimeo --client --account app
+  videoauth login twitch --device --scopes user:read:email
+  videoauth login dailymotion --client
   echo "$VIMEO_TOKEN" | videoauth login vimeo --with-token
   videoauth login vimeo --redirect-uri http://127.0.0.1:8080/callback
   videoauth --sandbox login vimeo`,
@@ -90,7 +98,7 @@ id, and becomes the default unless --account was given; --replace replaces.`,
 	f.BoolVar(&o.facebook, "facebook", false, "viki: sign in with a Facebook access token")
 	f.BoolVar(&o.session, "session", false, "viki: a session of the v4/v5 API (with --password, the default, or --facebook)")
 	f.BoolVar(&o.withToken, "with-token", false, "store an access token read from standard input, after asking the service whose it is")
-	f.StringVar(&o.username, "username", "", "viki: the username for --password or --session (asked for when missing)")
+	f.StringVar(&o.username, "username", "", "viki, dailymotion: the username for --password or --session (asked for when missing)")
 	f.BoolVar(&o.noBrowser, "no-browser", false, "print the sign-in URL instead of opening the browser")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long the browser flow waits for the redirect")
 	f.IntVar(&o.port, "port", 0, "the browser flow: listen on this loopback port, for an app registered with a fixed one")
@@ -203,9 +211,31 @@ func (c *cli) login(ctx context.Context, name string, o loginOptions) error {
 			return err
 		}
 	}
+	if s.name == "youtube" {
+		// A grant of the device client: only that client refreshes it. A
+		// token given is asked about with whichever client there is.
+		s.tv = o.device || o.withToken && s.youtube == nil && s.youtubeTV != nil
+		if err := s.needYouTube(s.tv); err != nil {
+			return err
+		}
+	}
+	if s.name == "dailymotion" {
+		if o.client {
+			err = s.needPrivate()
+			s.private = true // the private key's API: binding.go
+		} else {
+			err = s.needPublic()
+		}
+		if err != nil {
+			return err
+		}
+	}
 	old, replace, err := c.checkSlot(ctx, s, o)
 	if err != nil {
 		return err
+	}
+	if s.name == "youtube" && old != nil && old.Meta[metaClient] == "" && !o.replace {
+		s.held = old
 	}
 	var tok *videoauth.Token
 	switch {
@@ -226,8 +256,17 @@ func (c *cli) login(ctx context.Context, name string, o loginOptions) error {
 		return explain(name, err)
 	}
 	bind(tok, s.binding()) // the API it was minted against: binding.go
-	if s.simkl != nil && tok.UserID == "" {
+	if s.tv {
+		tok.Meta[metaClient] = clientTV
+	}
+	if tok.UserID == "" && (s.simkl != nil || s.name == "youtube" || s.trakt != nil || s.twitch != nil && tok.Meta["twitch_token"] == "user") {
 		c.identify(ctx, s, tok)
+	}
+	if h := s.held; h != nil && h.RefreshToken != "" && tok.RefreshToken == h.RefreshToken && h.UserID != "" && tok.UserID != "" && tok.UserID != h.UserID {
+		// Google showed no consent, so it sent no refresh token, and the
+		// one kept is the account's: another Google account's.
+		return &cliError{code: exitDenied, msg: "you signed in to another Google account than the youtube account " + describeAccount(name, s.account, h) + " holds; nothing was stored",
+			hint: "Sign that Google account in as an account of its own: `videoauth login youtube --account NAME`, or replace this one with `videoauth login youtube --replace`."}
 	}
 	// Another account's grant is never replaced without --replace: the new
 	// grant goes to an account of its own (accounts.go).
@@ -263,11 +302,15 @@ func (c *cli) login(ctx context.Context, name string, o loginOptions) error {
 }
 
 // identify asks the service whose tok is, when the grant did not say
-// (Simkl), so that the account is known: who it is tells one account from
-// another. It is best effort: without an answer the account is unknown, as
-// before.
+// (Simkl, Twitch), so that the account is known: who it is tells one
+// account from another. It is best effort: without an answer the account is
+// unknown, as before.
 func (c *cli) identify(ctx context.Context, s *session, tok *videoauth.Token) {
-	id, err := s.simkl.Identify(ctx, tok)
+	p, ok := s.provider().(videoauth.Identifier)
+	if !ok {
+		return
+	}
+	id, err := p.Identify(ctx, tok)
 	if err == nil && id != nil && id.UserID != "" && printable(id.UserID) {
 		tok.UserID = id.UserID
 	}
@@ -314,13 +357,9 @@ func (c *cli) loginWithToken(ctx context.Context, s *session) (*videoauth.Token,
 		return nil, usageErr(pipe+" Only the token: no header name, no \"Bearer\".", "what standard input holds is not one token")
 	}
 	tok := &videoauth.Token{Provider: s.name, AccessToken: raw, TokenType: "Bearer", Meta: map[string]string{metaGrant: grantPasted}}
-	var who videoauth.Identifier = s.vimeo
-	switch {
-	case s.simkl != nil:
+	who, _ := s.provider().(videoauth.Identifier)
+	if s.simkl != nil {
 		tok.Meta["simkl_auth"] = s.simkl.Generation().String()
-		who = s.simkl
-	case s.viki != nil:
-		who = s.viki
 	}
 	if s.sb != nil {
 		fmt.Fprintln(c.err, "Sandbox: the fake takes any token as its user's; add --sandbox-scenario revoke to see one it rejects.")
@@ -360,11 +399,28 @@ func (c *cli) loginClient(ctx context.Context, s *session) (*videoauth.Token, er
 		return s.vimeo.ClientCredentials(s.set.Scopes...).Token(ctx)
 	case s.viki != nil:
 		return s.viki.ClientCredentials().Token(ctx)
+	case s.twitch != nil && s.set.ClientSecret == "":
+		return nil, twitchPublic("--client")
+	case s.twitch != nil:
+		return s.twitch.ClientCredentials().Token(ctx)
+	case s.dmPrivate != nil:
+		tok, err := s.dmPrivate.ClientCredentials(s.set.Scopes...).Token(ctx)
+		if errors.Is(err, videoauth.ErrInvalidClient) {
+			return nil, &cliError{code: exitConfig, err: err, msg: "dailymotion rejected the private key or its secret",
+				hint: "Check them (" + envName("dailymotion", "PRIVATE_KEY") + ", " + envName("dailymotion", "PRIVATE_SECRET") + " or the config file)."}
+		}
+		return tok, err
 	}
 	return nil, notOffered(s.name, "client-credentials")
 }
 
 func (c *cli) loginPassword(ctx context.Context, s *session, o loginOptions) (*videoauth.Token, error) {
+	if s.name == "dailymotion" {
+		if o.facebook {
+			return nil, notOffered(s.name, "Facebook")
+		}
+		return c.loginDailymotionPassword(ctx, s, o)
+	}
 	if s.viki == nil {
 		return nil, notOffered(s.name, "password")
 	}
@@ -430,6 +486,12 @@ func (c *cli) loginDevice(ctx context.Context, s *session) (*videoauth.Token, er
 		dc, err = s.simkl.PIN(ctx)
 	case s.simkl != nil:
 		dc, err = s.simkl.Device(ctx, s.set.Scopes...)
+	case s.trakt != nil:
+		dc, err = s.trakt.Device(ctx)
+	case s.twitch != nil:
+		dc, err = s.twitch.Device(ctx, s.set.Scopes...)
+	case s.youtubeTV != nil:
+		dc, err = s.youtubeTV.Device(ctx, s.set.Scopes...)
 	default:
 		return nil, notOffered(s.name, "device")
 	}
@@ -473,6 +535,16 @@ func (c *cli) loginBrowser(ctx context.Context, s *session, o loginOptions) (*vi
 		flow = s.vimeo
 	case s.simkl != nil:
 		flow = s.simkl
+	case s.twitch != nil && s.set.ClientSecret == "":
+		return nil, twitchPublic("the browser sign-in")
+	case s.twitch != nil:
+		flow = s.twitch
+	case s.dailymotion != nil:
+		flow = s.dailymotion
+	case s.youtube != nil:
+		flow = s.youtube.SignIn(s.held)
+	case s.trakt != nil:
+		flow = s.trakt
 	default:
 		return nil, notOffered(s.name, "browser")
 	}
@@ -482,6 +554,9 @@ func (c *cli) loginBrowser(ctx context.Context, s *session, o loginOptions) (*vi
 		timeout = sandboxV1DenyTimeout
 	}
 	cfg := videoauth.LoopbackConfig{Timeout: timeout, Clock: s.clock, Port: o.port}
+	if s.trakt != nil && s.sb != nil && o.port == 0 && o.redirectURI == "" {
+		cfg.Port = s.sb.traktPort // the redirect the sandbox registered: Trakt compares it exactly
+	}
 	if o.redirectURI != "" {
 		cfg.Port, cfg.Path, _ = loopbackRedirect(o.redirectURI, o.port) // checked with the flags
 	}
@@ -494,6 +569,12 @@ func (c *cli) loginBrowser(ctx context.Context, s *session, o loginOptions) (*vi
 		}
 		fmt.Fprintf(c.err, "Listening on %s for %s's redirect; waiting up to %s for you to approve (Ctrl-C to cancel).\n",
 			redirectOf(authURL), s.name, timeout)
+		if s.trakt != nil && s.sb == nil && o.port == 0 && o.redirectURI == "" {
+			// Trakt compares the redirect URI byte for byte: a random port
+			// matches nothing registered, and Trakt shows an error page
+			// instead of coming back.
+			fmt.Fprintf(c.err, "note: Trakt accepts only a redirect URI registered for the app, byte for byte; this one has a random port. Register http://127.0.0.1:PORT/callback and run `videoauth login trakt --port PORT`, or use `--device`.\n")
+		}
 		if v1 {
 			// Simkl V1 redirects only on approval: a denial is silence.
 			fmt.Fprintf(c.err, "Simkl V1 does not come back when the request is denied: if you deny it, press Ctrl-C, or videoauth gives up after %s.\n", timeout)
@@ -647,4 +728,38 @@ func (c *cli) loginSession(ctx context.Context, s *session, o loginOptions) (*vi
 			hint: "Check them and run `videoauth login viki --session` again."}
 	}
 	return tok, facebookRefused(err, o, " --session")
+}
+
+// loginDailymotionPassword signs a Dailymotion user in with the password
+// grant of the public key: Dailymotion's SDKs call it highly discouraged and
+// RFC 9700 §2.4 says it must not be used, so the tool offers it only when
+// asked by name (--password), and says so. The password is read without
+// echo and not kept.
+func (c *cli) loginDailymotionPassword(ctx context.Context, s *session, o loginOptions) (*videoauth.Token, error) {
+	fmt.Fprintln(c.err, "note: Dailymotion discourages the password grant (use it for an existing integration only); the browser sign-in, `videoauth login dailymotion`, is the one to prefer.")
+	if s.sb != nil {
+		u, pw := s.sb.dailymotionUser()
+		fmt.Fprintf(c.err, "Sandbox: the fake Dailymotion's user is %q with password %q.\n", u, pw)
+	}
+	p := newPrompter(c.in, c.err)
+	username := o.username
+	var err error
+	if username == "" {
+		if username, err = p.line(ctx, "Dailymotion username: "); err != nil {
+			return nil, err
+		}
+	}
+	password, err := p.secret(ctx, "Password: ")
+	if err != nil {
+		return nil, err
+	}
+	return s.dailymotion.Password(ctx, username, password, s.set.Scopes...)
+}
+
+// twitchPublic is the error of a flow a Twitch public client (an app
+// without a client secret) cannot use: Twitch lets it use the device flow
+// only.
+func twitchPublic(flow string) error {
+	return usageErr("Sign in with `videoauth login twitch --device`, or give the app's client secret ("+envName("twitch", "CLIENT_SECRET")+" or the config file) if it is a confidential client.",
+		"a Twitch app without a client secret is a public client, which cannot use %s", flow)
 }

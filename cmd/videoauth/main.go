@@ -1,8 +1,8 @@
-// Command videoauth signs in to Vimeo, Simkl and Viki from a terminal and
-// hands out their tokens: to try an API with curl, to seed a service, to
-// debug a user's grant. It is built on the videoauth library, so it gets every
-// service's quirks right, and keeps tokens in a private file store under the
-// user's configuration directory.
+// Command videoauth signs in to Vimeo, Simkl, Viki, Twitch, Dailymotion,
+// YouTube and Trakt from a terminal and hands out their tokens: to try an
+// API with curl, to seed a service, to debug a user's grant. It is built on
+// the videoauth library, so it gets every service's quirks right, and keeps
+// tokens in a private file store under the user's configuration directory.
 //
 //	videoauth login vimeo                 # the browser flow, on 127.0.0.1
 //	videoauth login simkl --device        # a code to enter on another device

@@ -17,10 +17,13 @@ func (c *cli) revokeCmd() *cobra.Command {
 		Use:   "revoke <service>",
 		Short: "End the stored grant at the service, then forget it",
 		Long: `Ask the service to end the stored grant (Vimeo: DELETE /tokens; Simkl V2:
-/oauth2/revoke, which ends the refresh token too), then remove it from the
-store. Simkl V1 grants are ended by the user in simkl.com's Connected Apps,
-and Viki v3 has no revocation (its tokens expire within 24 hours): for those,
-revoke says so and keeps the token; use logout to forget it.`,
+/oauth2/revoke, which ends the refresh token too; Twitch: /oauth2/revoke;
+Dailymotion: GET /logout; YouTube: Google's /revoke, which ends every token
+of the grant; Trakt: /oauth/revoke), then remove it from the store. Simkl V1 grants
+are ended by the user in simkl.com's Connected Apps, Viki v3 has no
+revocation (its tokens expire within 24 hours), and neither has a
+Dailymotion private key's token (it lives 30 minutes): for those, revoke
+says so and keeps the token; use logout to forget it.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return c.revoke(cmd.Context(), args[0]) },
 	}
 	serviceArg(cmd)
@@ -38,6 +41,17 @@ func (c *cli) revoke(ctx context.Context, name string) error {
 		err = s.vimeo.Revoke(ctx, tok)
 	case s.simkl != nil && s.simkl.Generation() == videoauth.SimklV2:
 		err = s.simkl.Revoke(ctx, tok)
+	case s.twitch != nil:
+		err = s.twitch.Revoke(ctx, tok)
+	case s.trakt != nil:
+		err = s.trakt.Revoke(ctx, tok)
+	case s.private:
+		return usageErr("A private key's token expires within 30 minutes; `videoauth logout dailymotion` forgets it here.",
+			"Dailymotion documents no revocation of a private key's tokens")
+	case s.dailymotion != nil:
+		err = s.dailymotion.Revoke(ctx, tok)
+	case s.name == "youtube":
+		err = s.provider().(*videoauth.YouTube).Revoke(ctx, tok)
 	case s.simkl != nil:
 		return usageErr("Disconnect the app at simkl.com (Settings → Connected Apps); `videoauth logout simkl` forgets the token here.",
 			"Simkl V1 grants cannot be revoked by an app")

@@ -122,10 +122,11 @@ func version() string {
 func (c *cli) rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "videoauth",
-		Short: "Sign in to Vimeo, Simkl and Viki and use their tokens from a terminal",
-		Long: `videoauth signs in to Vimeo, Simkl and Viki, keeps the tokens in a private
-store under your configuration directory, renews them when it can, and hands
-them to curl or makes the request itself.
+		Short: "Sign in to Vimeo, Simkl, Viki, Twitch, Dailymotion, YouTube and Trakt and use their tokens from a terminal",
+		Long: `videoauth signs in to Vimeo, Simkl, Viki, Twitch, Dailymotion, YouTube and
+Trakt, keeps the tokens in a private store under your configuration
+directory, renews them when it can, and hands them to curl or makes the
+request itself.
 
   videoauth login vimeo                 sign in through the browser
   videoauth login simkl --device        or with a code, on any device
@@ -367,13 +368,25 @@ func (c *cli) openStored(ctx context.Context, name string) (*session, *videoauth
 // sandbox's fake told of it.
 func (c *cli) useGrant(ctx context.Context, s *session, tok *videoauth.Token) (*videoauth.Token, error) {
 	s.signed = s.isVikiSession(tok)
+	s.private = s.name == "dailymotion" && isPrivateKey(tok)
+	s.tv = s.name == "youtube" && tok.Meta[metaClient] == clientTV
 	switch {
 	case s.signed:
 		if err := s.needSigned(); err != nil {
 			return nil, err
 		}
+	case s.private:
+		if err := s.needPrivate(); err != nil {
+			return nil, err
+		}
 	default:
 		if err := s.needV3(); err != nil {
+			return nil, err
+		}
+		if err := s.needPublic(); err != nil {
+			return nil, err
+		}
+		if err := s.needYouTube(s.tv); err != nil {
 			return nil, err
 		}
 	}
@@ -419,6 +432,9 @@ func (c *cli) openWith(st *videoauth.FileStore, name, account string, stored *vi
 		s.set = set
 	}
 	s.http = c.traceClient(s.set)
+	if s.sb != nil {
+		s.http = s.sb.client(s.http)
+	}
 	if err := s.build(c.version); err != nil {
 		s.close()
 		return nil, err

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -35,6 +37,9 @@ const (
 	// sandboxPINSpeed is sandboxSpeed for the deny scenario's Simkl V1
 	// PIN, whose code lives 15 minutes: it runs out in about 3 seconds.
 	sandboxPINSpeed = 300
+	// sandboxTwitchSpeed is sandboxSpeed for Twitch, whose device codes
+	// live 30 minutes: they run out in about 3 seconds.
+	sandboxTwitchSpeed = 600
 )
 
 // sandbox runs the fake of one service (package videoauthtest) in this
@@ -45,6 +50,21 @@ type sandbox struct {
 	vimeo    *videoauthtest.Vimeo
 	simkl    *videoauthtest.Simkl
 	viki     *videoauthtest.Viki
+	twitch   *videoauthtest.Twitch
+	dm       *videoauthtest.Dailymotion
+	youtube  *videoauthtest.YouTube
+	trakt    *videoauthtest.Trakt
+	// traktPort is the loopback port of the redirect URI registered with
+	// the fake Trakt, which compares redirect URIs exactly, as Trakt does.
+	traktPort int
+
+	// aliases maps the tokens of grants an earlier run stored to the ones
+	// this run's fake issued in their place (restore): the fakes of Twitch
+	// and Dailymotion cannot be told of tokens another fake issued, so the
+	// sandbox's HTTP client (aliasTransport) sends these instead, and the
+	// store keeps the grant as it was signed in with.
+	mu      sync.Mutex
+	aliases map[string]string
 
 	fast     *videoauthtest.Clock // the expire scenario's clock; nil: real time
 	speed    int                  // how much faster fast runs than real time
@@ -69,6 +89,9 @@ func startSandbox(service, scenario, gen string) (*sandbox, error) {
 		if scenario == scenarioDeny {
 			sb.speed = sandboxPINSpeed
 		}
+		if service == "twitch" || service == "youtube" {
+			sb.speed = sandboxTwitchSpeed
+		}
 		sb.fast = videoauthtest.NewClock(time.Now())
 		sb.wg.Add(1)
 		go sb.runClock()
@@ -90,6 +113,33 @@ func startSandbox(service, scenario, gen string) (*sandbox, error) {
 		sb.viki = videoauthtest.NewViki()
 		if sb.fast != nil {
 			sb.viki.SetClock(sb.fast)
+		}
+	case "twitch":
+		sb.twitch = videoauthtest.NewTwitch()
+		sb.twitch.DenyConsent(scenario == scenarioDeny)
+		if sb.fast != nil {
+			sb.twitch.SetClock(sb.fast)
+		}
+	case "dailymotion":
+		sb.dm = videoauthtest.NewDailymotion()
+		sb.dm.DenyConsent(scenario == scenarioDeny)
+		if sb.fast != nil {
+			sb.dm.SetClock(sb.fast)
+		}
+	case "trakt":
+		sb.trakt = videoauthtest.NewTrakt()
+		if sb.traktPort = freePort(); sb.traktPort != 0 {
+			sb.trakt.RedirectURI = fmt.Sprintf("http://127.0.0.1:%d/callback", sb.traktPort)
+		}
+		sb.trakt.DenyConsent(scenario == scenarioDeny)
+		if sb.fast != nil {
+			sb.trakt.SetClock(sb.fast)
+		}
+	case "youtube":
+		sb.youtube = videoauthtest.NewYouTube()
+		sb.youtube.DenyConsent(scenario == scenarioDeny)
+		if sb.fast != nil {
+			sb.youtube.SetClock(sb.fast)
 		}
 	}
 	return sb, nil
@@ -130,6 +180,14 @@ func (sb *sandbox) close() {
 		sb.simkl.Close()
 	case sb.viki != nil:
 		sb.viki.Close()
+	case sb.twitch != nil:
+		sb.twitch.Close()
+	case sb.dm != nil:
+		sb.dm.Close()
+	case sb.youtube != nil:
+		sb.youtube.Close()
+	case sb.trakt != nil:
+		sb.trakt.Close()
 	}
 }
 
@@ -149,6 +207,19 @@ func (sb *sandbox) settings(service string, flags settings) settings {
 	case "viki":
 		s.ClientID, s.ClientSecret, s.APIURL = sb.viki.ClientID, sb.viki.ClientSecret, sb.viki.URL
 		s.AppID, s.AppSecret, s.SignedAPIURL = sb.viki.AppID, sb.viki.AppSecret, sb.viki.URL
+	case "twitch":
+		s.ClientID, s.ClientSecret, s.APIURL, s.WebURL = sb.twitch.ClientID, sb.twitch.ClientSecret, sb.twitch.APIURL, sb.twitch.IDURL
+	case "dailymotion":
+		s.ClientID, s.ClientSecret, s.APIURL, s.WebURL = sb.dm.PublicKey, sb.dm.PublicSecret, sb.dm.APIURL, sb.dm.WebURL
+		s.PrivateKey, s.PrivateSecret = sb.dm.PrivateKey, sb.dm.PrivateSecret
+		s.TokenURL, s.PartnerURL = sb.dm.OAuthURL+"/v2/token", sb.dm.PartnerURL
+		s.PrivateEndpoint = flags.PrivateEndpoint
+	case "trakt":
+		// No client secret: Trakt deprecates it for user sign-in.
+		s.ClientID, s.APIURL, s.WebURL = sb.trakt.ClientID, sb.trakt.APIURL, sb.trakt.AuthURL
+	case "youtube":
+		s.ClientID, s.ClientSecret, s.APIURL, s.WebURL = sb.youtube.ClientID, sb.youtube.ClientSecret, sb.youtube.APIURL, sb.youtube.WebURL
+		s.DeviceClientID, s.DeviceClientSecret = sb.youtube.TVClientID, sb.youtube.TVClientSecret
 	}
 	return s
 }
@@ -176,8 +247,122 @@ func (sb *sandbox) restore(service string, tok *videoauth.Token) *videoauth.Toke
 		sb.simkl.RestoreToken(v2, tok.AccessToken, tok.RefreshToken, tok.Expiry, tok.Scopes...)
 	case "viki":
 		sb.viki.RestoreV3Token(tok.AccessToken, user, tok.Expiry)
+	case "twitch", "dailymotion":
+		sb.reissue(tok)
+	case "youtube":
+		// The fake restores grants of its Web client only: a device
+		// grant's access token works, but the TV client cannot refresh it
+		// in a later run (the fake answers invalid_grant).
+		sb.youtube.RestoreToken(tok.AccessToken, tok.RefreshToken, tok.Expiry, tok.Scopes...)
+	case "trakt":
+		sb.trakt.RestoreToken(tok.AccessToken, tok.RefreshToken, tok.Expiry, tok.Scopes...)
 	}
 	return tok
+}
+
+// freePort is a loopback port nobody listens on now, or 0.
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// reissue has this run's fake issue a grant like tok (Twitch and
+// Dailymotion: their fakes have no way to accept a token another fake
+// issued) and sends its tokens in place of tok's (aliasTransport).
+func (sb *sandbox) reissue(tok *videoauth.Token) {
+	var access, refresh string
+	switch {
+	case sb.twitch != nil && tok.Meta["twitch_token"] == "app":
+		access = sb.twitch.IssueAppToken()
+	case sb.twitch != nil:
+		access, refresh = sb.twitch.IssueUserToken(tok.Meta["twitch_client"] == sb.twitch.PublicClientID, tok.Scopes...)
+	case sb.dm != nil && isPrivateKey(tok):
+		access = sb.dm.IssuePrivateToken(tok.Meta["dailymotion_key"] == "v2", tok.Scopes...)
+	case sb.dm != nil:
+		access, refresh = sb.dm.IssueUserToken(tok.Scopes...)
+	default:
+		return
+	}
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	if sb.aliases == nil {
+		sb.aliases = map[string]string{}
+	}
+	if tok.AccessToken != "" {
+		sb.aliases[tok.AccessToken] = access
+	}
+	if tok.RefreshToken != "" && refresh != "" {
+		sb.aliases[tok.RefreshToken] = refresh
+	}
+}
+
+// replacer is what aliasTransport applies to a request, nil when there
+// is nothing to replace.
+func (sb *sandbox) replacer() *strings.Replacer {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	if len(sb.aliases) == 0 {
+		return nil
+	}
+	pairs := make([]string, 0, 2*len(sb.aliases))
+	for from, to := range sb.aliases {
+		pairs = append(pairs, from, to)
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// aliasTransport sends each request to the sandbox's fake with the tokens
+// of restored grants replaced by the fake's own (sandbox.reissue): in its
+// headers, query and body. It sits under the library and curl -v, which
+// see the stored tokens; it never prints anything.
+type aliasTransport struct {
+	base http.RoundTripper
+	sb   *sandbox
+}
+
+func (t aliasTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := t.sb.replacer()
+	if r == nil {
+		return t.base.RoundTrip(req)
+	}
+	out := req.Clone(req.Context())
+	for k, vs := range out.Header {
+		for i, v := range vs {
+			vs[i] = r.Replace(v)
+		}
+		out.Header[k] = vs
+	}
+	out.URL.RawQuery = r.Replace(out.URL.RawQuery)
+	if req.Body != nil && req.Body != http.NoBody {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		b = []byte(r.Replace(string(b)))
+		out.Body, out.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	}
+	return t.base.RoundTrip(out)
+}
+
+// client is the HTTP client of a sandbox session: hc (curl -v's, or nil
+// for the default) with aliasTransport under it where the fake needs it.
+func (sb *sandbox) client(hc *http.Client) *http.Client {
+	if sb.twitch == nil && sb.dm == nil {
+		return hc
+	}
+	if hc == nil {
+		return &http.Client{Transport: aliasTransport{base: http.DefaultTransport, sb: sb}}
+	}
+	if tt, ok := hc.Transport.(*traceTransport); ok {
+		tt.base = aliasTransport{base: tt.base, sb: sb}
+	}
+	return hc
 }
 
 // acceptGiven makes the fake take tok, given with login --with-token, as
@@ -195,6 +380,12 @@ func (sb *sandbox) acceptGiven(service string, tok *videoauth.Token) {
 		sb.simkl.RestoreToken(videoauth.SimklGenerationOf(tok) == videoauth.SimklV2, tok.AccessToken, "", time.Time{}, tok.Scopes...)
 	case "viki":
 		sb.viki.RestoreV3Token(tok.AccessToken, true, time.Time{})
+	case "twitch", "dailymotion":
+		sb.reissue(tok)
+	case "youtube":
+		sb.youtube.RestoreToken(tok.AccessToken, "", time.Time{}, tok.Scopes...)
+	case "trakt":
+		sb.trakt.RestoreToken(tok.AccessToken, "", time.Time{}, tok.Scopes...)
 	}
 }
 
@@ -239,6 +430,18 @@ func (sb *sandbox) answer(ctx context.Context, userCode string) {
 			sb.simkl.DenyCode(userCode) // V1 PIN codes cannot be denied: they expire
 		case sb.simkl != nil:
 			sb.simkl.ApproveCode(userCode)
+		case sb.twitch != nil && deny:
+			sb.twitch.DenyCode(userCode)
+		case sb.twitch != nil:
+			sb.twitch.ApproveCode(userCode)
+		case sb.trakt != nil && deny:
+			sb.trakt.DenyCode(userCode)
+		case sb.trakt != nil:
+			sb.trakt.ApproveCode(userCode)
+		case sb.youtube != nil && deny:
+			sb.youtube.DenyCode(userCode)
+		case sb.youtube != nil:
+			sb.youtube.ApproveCode(userCode)
 		}
 	}()
 }
@@ -249,4 +452,9 @@ func (sb *sandbox) vikiFacebookToken() string { return sb.viki.FacebookToken }
 // vikiUser is the fake Viki's one user, shown by the sandbox's password prompt.
 func (sb *sandbox) vikiUser() (username, password string) {
 	return sb.viki.Username, sb.viki.Password
+}
+
+// dailymotionUser is the fake Dailymotion's user of the password grant.
+func (sb *sandbox) dailymotionUser() (username, password string) {
+	return sb.dm.Username, sb.dm.Password
 }

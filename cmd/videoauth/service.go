@@ -11,7 +11,7 @@ import (
 
 // serviceNames are the services the tool signs in to, in the order help
 // lists them.
-var serviceNames = []string{"vimeo", "simkl", "viki"}
+var serviceNames = []string{"vimeo", "simkl", "viki", "twitch", "dailymotion", "youtube", "trakt"}
 
 // serviceInfo is what the tool knows of a service beyond the library.
 type serviceInfo struct {
@@ -31,6 +31,18 @@ func infoOf(name string) serviceInfo {
 	case "viki":
 		return serviceInfo{apiURL: videoauth.VikiV3URL, register: "https://dev.viki.com",
 			flows: "--password, --facebook or --client"}
+	case "twitch":
+		return serviceInfo{apiURL: videoauth.TwitchAPIURL, register: "https://dev.twitch.tv/console/apps",
+			flows: "the browser (default), --device or --client"}
+	case "dailymotion":
+		return serviceInfo{apiURL: videoauth.DailymotionAPIURL, register: "https://www.dailymotion.com/partner/",
+			flows: "the browser (default), --password, or --client with a private API key"}
+	case "youtube":
+		return serviceInfo{apiURL: videoauth.YouTubeAPIURL, register: "https://console.cloud.google.com/apis/credentials",
+			flows: "the browser (default) or --device"}
+	case "trakt":
+		return serviceInfo{apiURL: videoauth.TraktAPIURL, register: "https://trakt.tv/oauth/applications",
+			flows: "the browser (default, with the redirect URI registered: --port or --redirect-uri) or --device"}
 	}
 	return serviceInfo{}
 }
@@ -65,7 +77,36 @@ type session struct {
 	// session, or curl makes an app-level call of the v4/v5 API.
 	vikiAPI *videoauth.VikiAPI
 	signed  bool
+
+	twitch *videoauth.Twitch
+	// dailymotion is the public API key's provider (users' grants), nil
+	// without its key and secret; dmPrivate the private key's, nil without
+	// that key. private says the session uses dmPrivate: the grant is a
+	// private key's token (login dailymotion --client).
+	dailymotion *videoauth.Dailymotion
+	dmPrivate   *videoauth.DailymotionPrivate
+	private     bool
+
+	// youtube is the Google client of the browser flow, youtubeTV that of
+	// the device flow ("TVs and Limited Input devices"); either is nil
+	// without its credentials. tv says the session uses youtubeTV: the
+	// grant came from the device flow, and only its client refreshes it.
+	youtube, youtubeTV *videoauth.YouTube
+	tv                 bool
+	// held is the grant the account holds when login signs in to YouTube
+	// again: Google asks for consent (and mints another refresh token, of
+	// 100 per account) only when no refresh token is held.
+	held *videoauth.Token
+
+	trakt *videoauth.Trakt
 }
+
+// metaClient is the Token.Meta key recording which of a service's clients
+// the tool minted a grant with: clientTV for YouTube's device client.
+const (
+	metaClient = "videoauth_client"
+	clientTV   = "tv"
+)
 
 // provider is the session's provider, whichever service it is: for Viki,
 // the v4/v5 API when the grant is a v5 session, else v3.
@@ -77,6 +118,18 @@ func (s *session) provider() videoauth.Provider {
 		return s.simkl
 	case s.signed:
 		return s.vikiAPI
+	case s.twitch != nil:
+		return s.twitch
+	case s.trakt != nil:
+		return s.trakt
+	case s.private:
+		return s.dmPrivate
+	case s.name == "dailymotion":
+		return s.dailymotion
+	case s.tv:
+		return s.youtubeTV
+	case s.name == "youtube":
+		return s.youtube
 	}
 	return s.viki
 }
@@ -87,7 +140,76 @@ func (s *session) apiBase() string {
 	if s.signed {
 		return signedBaseOf(s.set)
 	}
+	if s.private && privateEndpoint(s.set) == videoauth.DailymotionPartner {
+		return partnerBaseOf(s.set)
+	}
 	return apiBaseOf(s.name, s.set)
+}
+
+// partnerBaseOf is the base URL of Dailymotion's legacy partner API, which
+// a private key on the partner endpoint uses.
+func partnerBaseOf(set settings) string {
+	if set.PartnerURL != "" {
+		return strings.TrimRight(set.PartnerURL, "/")
+	}
+	return videoauth.DailymotionPartnerURL
+}
+
+// privateEndpoint is the endpoint of a Dailymotion private key the settings
+// name: API v2 unless "partner" (checked by build).
+func privateEndpoint(set settings) videoauth.DailymotionEndpoint {
+	if strings.EqualFold(set.PrivateEndpoint, "partner") {
+		return videoauth.DailymotionPartner
+	}
+	return videoauth.DailymotionV2
+}
+
+// isPrivateKey reports whether tok is a Dailymotion private key's token
+// (login dailymotion --client), which the private key's provider takes.
+func isPrivateKey(tok *videoauth.Token) bool {
+	k := tok.Meta["dailymotion_key"]
+	return k != "" && k != "public"
+}
+
+// needPublic makes sure Dailymotion's public API key is configured, for
+// the grants of users.
+func (s *session) needPublic() error {
+	if s.name != "dailymotion" || s.dailymotion != nil {
+		return nil
+	}
+	if s.set.ClientID == "" {
+		return s.missing("client id", "CLIENT_ID")
+	}
+	return s.missing("client secret", "CLIENT_SECRET")
+}
+
+// needYouTube makes sure the YouTube client the session uses (tv: the
+// device flow's) is configured.
+func (s *session) needYouTube(tv bool) error {
+	switch {
+	case s.name != "youtube", tv && s.youtubeTV != nil, !tv && s.youtube != nil:
+		return nil
+	case tv && s.set.DeviceClientID != "":
+		return s.missing("device client secret", "DEVICE_CLIENT_SECRET")
+	case s.set.ClientID == "":
+		return s.missing("client id", "CLIENT_ID")
+	}
+	return s.missing("client secret", "CLIENT_SECRET")
+}
+
+// needPrivate makes sure a Dailymotion private API key is configured, for
+// login dailymotion --client and the tokens it stores.
+func (s *session) needPrivate() error {
+	if s.dmPrivate != nil {
+		return nil
+	}
+	what, suffix := "private key", "PRIVATE_KEY"
+	if s.set.PrivateKey != "" {
+		what, suffix = "private secret", "PRIVATE_SECRET"
+	}
+	return &cliError{code: exitConfig, msg: "no dailymotion " + what,
+		hint: fmt.Sprintf("A private API key (Dailymotion Studio → Organization settings → API keys) has an id and a secret of its own (%s, %s or \"%s\" under \"dailymotion\" in the config file: `videoauth help config`). "+
+			"To try the tool without a key, add --sandbox.", envName("dailymotion", "PRIVATE_KEY"), envName("dailymotion", "PRIVATE_SECRET"), strings.ToLower(suffix))}
 }
 
 // signedBaseOf is the base URL of Viki's v4/v5 API under the settings set.
@@ -143,7 +265,7 @@ func generation(v string) (videoauth.SimklGeneration, error) {
 // naming every place they can come from.
 func (s *session) build(version string) error {
 	set := s.set
-	if set.ClientID == "" && s.name != "viki" {
+	if set.ClientID == "" && s.name != "viki" && s.name != "dailymotion" && s.name != "youtube" {
 		return s.missing("client id", "CLIENT_ID")
 	}
 	app := videoauth.App{
@@ -176,6 +298,57 @@ func (s *session) build(version string) error {
 		if err == nil && set.AppID != "" && set.AppSecret != "" {
 			s.vikiAPI, err = videoauth.NewVikiAPI(videoauth.App{ClientID: set.AppID, ClientSecret: set.AppSecret,
 				APIURL: set.SignedAPIURL, Clock: s.clock, HTTPClient: s.http}, videoauth.VikiSignQuery)
+		}
+	case "trakt":
+		// Trakt's edge refuses requests without a real User-Agent; the
+		// client secret is optional (deprecated for user sign-in).
+		if app.AppName == "" {
+			app.AppName = "videoauth-cli"
+		}
+		if app.AppVersion == "" {
+			app.AppVersion = version
+		}
+		s.trakt, err = videoauth.NewTrakt(app)
+	case "twitch":
+		// Without a secret Twitch's app is a public client: the device
+		// flow only (the library refuses the others before any request).
+		s.twitch, err = videoauth.NewTwitch(app)
+	case "dailymotion":
+		if len(app.Scopes) == 0 {
+			app.Scopes = []string{videoauth.DailymotionScopeUserinfo} // Dailymotion requires a scope
+		}
+		// The public key (users) and a private key (the app alone) are two
+		// keys, either of which may be all a user has: what needs the
+		// other says so (needPublic, needPrivate).
+		if set.ClientID != "" && set.ClientSecret != "" {
+			// The password grant is offered only to login dailymotion
+			// --password, the explicit choice of that flow (it warns).
+			s.dailymotion, err = videoauth.NewDailymotion(app, videoauth.DailymotionConfig{InsecurePasswordGrant: true})
+		}
+		if err == nil && set.PrivateKey != "" && set.PrivateSecret != "" {
+			ep := privateEndpoint(set)
+			if set.PrivateEndpoint != "" && !strings.EqualFold(set.PrivateEndpoint, "v2") && ep != videoauth.DailymotionPartner {
+				return &cliError{code: exitConfig, msg: fmt.Sprintf("unknown dailymotion private endpoint %q", shown(set.PrivateEndpoint)),
+					hint: "Use v2 (the default) or partner."}
+			}
+			papp := videoauth.App{ClientID: set.PrivateKey, ClientSecret: set.PrivateSecret, Scopes: set.Scopes,
+				APIURL: set.APIURL, Clock: s.clock, HTTPClient: s.http}
+			if ep == videoauth.DailymotionPartner {
+				papp.APIURL = set.PartnerURL
+			}
+			s.dmPrivate, err = videoauth.NewDailymotionPrivate(papp, videoauth.DailymotionPrivateConfig{Endpoint: ep, TokenURL: set.TokenURL})
+		}
+	case "youtube":
+		// Google requires the secret of every client type, even with PKCE.
+		if set.ClientID != "" && set.ClientSecret != "" {
+			s.youtube, err = videoauth.NewYouTube(app)
+		}
+		tv := app
+		if set.DeviceClientID != "" {
+			tv.ClientID, tv.ClientSecret = set.DeviceClientID, set.DeviceClientSecret
+		}
+		if err == nil && tv.ClientID != "" && tv.ClientSecret != "" {
+			s.youtubeTV, err = videoauth.NewYouTube(tv)
 		}
 	}
 	if err != nil {
@@ -210,11 +383,21 @@ func (s *session) source(tok *videoauth.Token) *videoauth.Source {
 	case s.signed: // a v5 session: no password kept to sign in again
 		src = s.vikiAPI.Source(tok)
 	case tok.Meta[metaGrant] == grantPasted: // not minted here: never renewed
-		switch {
-		case s.vimeo != nil:
-			src = s.vimeo.Source(tok)
-		case s.simkl != nil:
-			src = s.simkl.Source(tok)
+		switch p := s.provider().(type) {
+		case *videoauth.Vimeo:
+			src = p.Source(tok)
+		case *videoauth.Simkl:
+			src = p.Source(tok)
+		case *videoauth.Twitch:
+			src = p.Source(tok)
+		case *videoauth.Dailymotion:
+			src = p.Source(tok)
+		case *videoauth.YouTube:
+			src = p.Source(tok)
+		case *videoauth.Trakt:
+			src = p.Source(tok)
+		case *videoauth.DailymotionPrivate: // a private key's token given: kept, never minted again
+			src = videoauth.NewSource(tok, nil)
 		default:
 			src = s.viki.Source(tok)
 		}
@@ -225,6 +408,20 @@ func (s *session) source(tok *videoauth.Token) *videoauth.Source {
 		src = s.vimeo.Source(tok)
 	case s.simkl != nil:
 		src = s.simkl.Source(tok)
+	case s.twitch != nil && tok.Meta["twitch_token"] == "app":
+		src = s.twitch.ClientCredentials() // an app token: mint another
+		src.SetToken(tok)
+	case s.twitch != nil:
+		src = s.twitch.Source(tok)
+	case s.trakt != nil:
+		src = s.trakt.Source(tok)
+	case s.private:
+		src = s.dmPrivate.ClientCredentials(tok.Scopes...) // the key's token: mint another
+		src.SetToken(tok)
+	case s.dailymotion != nil:
+		src = s.dailymotion.Source(tok)
+	case s.name == "youtube":
+		src = s.provider().(*videoauth.YouTube).Source(tok)
 	case tok.UserID == "":
 		src = s.viki.ClientCredentials()
 		src.SetToken(tok)
@@ -242,6 +439,12 @@ func (s *session) source(tok *videoauth.Token) *videoauth.Source {
 			tok, err := mint(ctx, cur)
 			if tok != nil {
 				bind(tok, binding)
+				// A renewal of a grant acts for the grant's user; Twitch's
+				// refresh answer does not name them (the library leaves
+				// UserID empty), and the account would lose who it is.
+				if tok.UserID == "" && cur != nil && cur.UserID != "" && tok != cur {
+					tok.UserID = cur.UserID
+				}
 			}
 			return tok, err
 		}

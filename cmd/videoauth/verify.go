@@ -20,7 +20,8 @@ func (c *cli) verifyCmd() *cobra.Command {
 		Long: `Ask the service whether the stored token works, with one cheap
 authenticated request (Vimeo: GET /oauth/verify; Simkl: GET /users/settings;
 Viki: GET /v3/users/<id>.json or /v3/movies.json, a v5 session GET
-/v5/sessions/<session>.json), and show the account the service names in its
+/v5/sessions/<session>.json; Twitch: GET /oauth2/validate; Dailymotion: GET
+/auth, a private key GET /v2/me; YouTube: the user's channel; Trakt: GET /users/settings), and show the account the service names in its
 answer. An expired token is renewed first when its grant allows. Exits 0
 when the service accepts it and 4 when the grant is gone; --json prints the
 answer as a JSON object (errors stay on standard error, with the exit code).`,
@@ -55,8 +56,18 @@ func probePath(s *session, tok *videoauth.Token) string {
 		return "/v5/sessions/<session>.json"
 	case s.vimeo != nil:
 		return "/oauth/verify"
-	case s.simkl != nil:
+	case s.simkl != nil, s.trakt != nil:
 		return "/users/settings"
+	case s.twitch != nil:
+		return "/oauth2/validate"
+	case s.private && s.dmPrivate.Endpoint() == videoauth.DailymotionPartner:
+		return "/rest/auth"
+	case s.private:
+		return "/v2/me"
+	case s.name == "dailymotion":
+		return "/auth"
+	case s.name == "youtube":
+		return "/youtube/v3/channels?part=snippet&mine=true"
 	case tok.UserID != "":
 		return "/v3/users/" + tok.UserID + ".json"
 	}
@@ -92,6 +103,11 @@ func (c *cli) verify(ctx context.Context, name string, asJSON bool) error {
 		case errors.Is(err, videoauth.ErrBadResponse) && errors.As(err, &e) && e.Status >= 200 && e.Status <= 299:
 			// The service took the token; only its account is unreadable.
 			status = fmt.Sprintf("%d %s", e.Status, http.StatusText(e.Status))
+		case s.private && errors.Is(err, videoauth.ErrForbidden) && errors.As(err, &e) && e.Status == http.StatusForbidden:
+			// Dailymotion took the key's token; the key only lacks the
+			// permission that names its owner (account.read).
+			status = fmt.Sprintf("%d %s", e.Status, http.StatusText(e.Status))
+			fmt.Fprintln(c.err, "note: the private key lacks the account.read permission, so Dailymotion names no account; the token itself was accepted.")
 		case err != nil && s.signed && errors.Is(err, videoauth.ErrReauthRequired):
 			return &cliError{code: exitSignIn, err: err, msg: "the stored viki session has expired or was ended",
 				hint: "Sign in again: `videoauth login viki --session`."}
