@@ -145,33 +145,7 @@ func BenchmarkDailymotionStyle(b *testing.B) {
 	for _, style := range dmStyleNames {
 		impls := newDMStyle(b, style, benchNoop{}, nil)
 		req := dmStyleRequest(b, style)
-		for _, impl := range styleImplNames {
-			rt := impls[impl]
-			name := "style=" + style + "/impl=" + impl
-			b.Run(name+"/run=serial", func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					resp, err := rt.RoundTrip(req)
-					if err != nil || resp.StatusCode != http.StatusOK {
-						b.Fatal(err)
-					}
-					resp.Body.Close()
-				}
-			})
-			b.Run(name+"/run=parallel", func(b *testing.B) {
-				b.ReportAllocs()
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						resp, err := rt.RoundTrip(req)
-						if err != nil || resp.StatusCode != http.StatusOK {
-							b.Error(err)
-							return
-						}
-						resp.Body.Close()
-					}
-				})
-			})
-		}
+		benchStyleImpls(b, "style="+style, impls, req)
 	}
 }
 
@@ -183,17 +157,7 @@ func TestDailymotionStyleAllocBudget(t *testing.T) {
 		t.Run(style, func(t *testing.T) {
 			impls := newDMStyle(t, style, benchNoop{}, nil)
 			req := dmStyleRequest(t, style)
-			got := map[string]float64{}
-			for _, impl := range styleImplNames {
-				rt := impls[impl]
-				got[impl] = testing.AllocsPerRun(500, func() {
-					resp, err := rt.RoundTrip(req)
-					if err != nil || resp.StatusCode != http.StatusOK {
-						t.Fatal(err)
-					}
-					resp.Body.Close()
-				})
-			}
+			got := styleAllocs(t, impls, req)
 			t.Logf("allocs/op: limit %v, xoauth2 %v, videoauth %v (budget %v; 2 of each are benchNoop's response)",
 				got["limit"], got["xoauth2"], got["videoauth"], dmStyleAllocBudgets[style])
 			if raceEnabled() {

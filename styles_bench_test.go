@@ -197,33 +197,7 @@ func BenchmarkStyle(b *testing.B) {
 	for _, style := range styleNames {
 		impls := newStyle(b, style, benchNoop{}, nil)
 		req := styleRequest(b, style)
-		for _, impl := range styleImplNames {
-			rt := impls[impl]
-			name := "style=" + style + "/impl=" + impl
-			b.Run(name+"/run=serial", func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					resp, err := rt.RoundTrip(req)
-					if err != nil || resp.StatusCode != http.StatusOK {
-						b.Fatal(err)
-					}
-					resp.Body.Close()
-				}
-			})
-			b.Run(name+"/run=parallel", func(b *testing.B) {
-				b.ReportAllocs()
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						resp, err := rt.RoundTrip(req)
-						if err != nil || resp.StatusCode != http.StatusOK {
-							b.Error(err)
-							return
-						}
-						resp.Body.Close()
-					}
-				})
-			})
-		}
+		benchStyleImpls(b, "style="+style, impls, req)
 	}
 }
 
@@ -666,4 +640,38 @@ func (t *styleVikiUser) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	r.URL.RawQuery = q
 	return t.base.RoundTrip(r)
+}
+
+// benchStyleImpls runs one authorized GET (req) through each
+// implementation of a style, serially and with b.RunParallel, named
+// prefix + "/impl=<impl>/run=<serial|parallel>" so that benchstat puts the
+// implementations side by side. Every style benchmark shares it.
+func benchStyleImpls(b *testing.B, prefix string, impls map[string]http.RoundTripper, req *http.Request) {
+	for _, impl := range styleImplNames {
+		rt := impls[impl]
+		name := prefix + "/impl=" + impl
+		b.Run(name+"/run=serial", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := rt.RoundTrip(req)
+				if err != nil || resp.StatusCode != http.StatusOK {
+					b.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+		})
+		b.Run(name+"/run=parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					resp, err := rt.RoundTrip(req)
+					if err != nil || resp.StatusCode != http.StatusOK {
+						b.Error(err)
+						return
+					}
+					resp.Body.Close()
+				}
+			})
+		})
+	}
 }

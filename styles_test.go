@@ -53,17 +53,7 @@ func TestStyleAllocBudget(t *testing.T) {
 		t.Run(style, func(t *testing.T) {
 			impls := newStyle(t, style, benchNoop{}, nil)
 			req := styleRequest(t, style)
-			got := map[string]float64{}
-			for _, impl := range styleImplNames {
-				rt := impls[impl]
-				got[impl] = testing.AllocsPerRun(500, func() {
-					resp, err := rt.RoundTrip(req)
-					if err != nil || resp.StatusCode != http.StatusOK {
-						t.Fatal(err)
-					}
-					resp.Body.Close()
-				})
-			}
+			got := styleAllocs(t, impls, req)
 			budget := styleAllocBudgets[style]
 			t.Logf("allocs/op: limit %v, xoauth2 %v, videoauth %v (budget %v; 2 of each are benchNoop's response)",
 				got["limit"], got["xoauth2"], got["videoauth"], budget)
@@ -301,4 +291,23 @@ func TestPerUserAllocBudget(t *testing.T) {
 		return
 	}
 	require.LessOrEqual(t, got, float64(perUserAllocBudget))
+}
+
+// styleAllocs counts the allocations of one authorized GET (req) through
+// each implementation of a style (testing.AllocsPerRun; counts, never
+// timings). Every style's budget test shares it.
+func styleAllocs(t *testing.T, impls map[string]http.RoundTripper, req *http.Request) map[string]float64 {
+	t.Helper()
+	got := map[string]float64{}
+	for _, impl := range styleImplNames {
+		rt := impls[impl]
+		got[impl] = testing.AllocsPerRun(500, func() {
+			resp, err := rt.RoundTrip(req)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		})
+	}
+	return got
 }

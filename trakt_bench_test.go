@@ -82,33 +82,7 @@ func newTraktStyle(tb testing.TB, base http.RoundTripper, clock videoauth.Clock)
 func BenchmarkTraktStyle(b *testing.B) {
 	impls := newTraktStyle(b, benchNoop{}, nil)
 	req := styleTraktRequest(b)
-	for _, impl := range styleImplNames {
-		rt := impls[impl]
-		name := "style=trakt/impl=" + impl
-		b.Run(name+"/run=serial", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				resp, err := rt.RoundTrip(req)
-				if err != nil || resp.StatusCode != http.StatusOK {
-					b.Fatal(err)
-				}
-				resp.Body.Close()
-			}
-		})
-		b.Run(name+"/run=parallel", func(b *testing.B) {
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					resp, err := rt.RoundTrip(req)
-					if err != nil || resp.StatusCode != http.StatusOK {
-						b.Error(err)
-						return
-					}
-					resp.Body.Close()
-				}
-			})
-		})
-	}
+	benchStyleImpls(b, "style=trakt", impls, req)
 }
 
 // styleTraktLimit: Bearer and Trakt's headers in a copied header; the URL
@@ -178,17 +152,7 @@ func (t styleTraktUser) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestTraktStyleAllocBudget(t *testing.T) {
 	impls := newTraktStyle(t, benchNoop{}, nil)
 	req := styleTraktRequest(t)
-	got := map[string]float64{}
-	for _, impl := range styleImplNames {
-		rt := impls[impl]
-		got[impl] = testing.AllocsPerRun(500, func() {
-			resp, err := rt.RoundTrip(req)
-			if err != nil || resp.StatusCode != http.StatusOK {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-		})
-	}
+	got := styleAllocs(t, impls, req)
 	t.Logf("allocs/op: limit %v, xoauth2 %v, videoauth %v (budget %v; 2 of each are benchNoop's response)",
 		got["limit"], got["xoauth2"], got["videoauth"], styleAllocBudgetTrakt)
 	if raceEnabled() {

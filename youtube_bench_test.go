@@ -77,33 +77,7 @@ func newStyleYouTube(tb testing.TB, base http.RoundTripper, clock videoauth.Cloc
 func BenchmarkYouTubeStyle(b *testing.B) {
 	impls := newStyleYouTube(b, benchNoop{}, nil)
 	req := styleYouTubeRequest(b)
-	for _, impl := range styleImplNames {
-		rt := impls[impl]
-		name := "style=youtube/impl=" + impl
-		b.Run(name+"/run=serial", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				resp, err := rt.RoundTrip(req)
-				if err != nil || resp.StatusCode != http.StatusOK {
-					b.Fatal(err)
-				}
-				resp.Body.Close()
-			}
-		})
-		b.Run(name+"/run=parallel", func(b *testing.B) {
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					resp, err := rt.RoundTrip(req)
-					if err != nil || resp.StatusCode != http.StatusOK {
-						b.Error(err)
-						return
-					}
-					resp.Body.Close()
-				}
-			})
-		})
-	}
+	benchStyleImpls(b, "style=youtube", impls, req)
 }
 
 // styleYouTubeLimit: Bearer in a copied header; the URL is shared.
@@ -152,17 +126,7 @@ func (l *styleYouTubeLimit) RoundTrip(req *http.Request) (*http.Response, error)
 func TestYouTubeStyleAllocBudget(t *testing.T) {
 	impls := newStyleYouTube(t, benchNoop{}, nil)
 	req := styleYouTubeRequest(t)
-	got := map[string]float64{}
-	for _, impl := range styleImplNames {
-		rt := impls[impl]
-		got[impl] = testing.AllocsPerRun(500, func() {
-			resp, err := rt.RoundTrip(req)
-			if err != nil || resp.StatusCode != http.StatusOK {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-		})
-	}
+	got := styleAllocs(t, impls, req)
 	t.Logf("allocs/op: limit %v, xoauth2 %v, videoauth %v (budget %v; 2 of each are benchNoop's response)",
 		got["limit"], got["xoauth2"], got["videoauth"], styleAllocBudgetYouTube)
 	if raceEnabled() {
