@@ -239,6 +239,14 @@ func checkIssuer(name, raw string) (*url.URL, error) {
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" || u.User != nil || strings.ContainsAny(raw, "?#") {
 		return nil, configErr("%s: the issuer must be an absolute URL without user info, query or fragment (RFC 8414 §2)", name)
 	}
+	// An issuer names a server by an ASCII host (RFC 3986 §3.2.2; an
+	// internationalised name in its A-label form): a host with a
+	// percent-encoded byte or an IPv6 zone (RFC 6874), which only means
+	// something on the client's own link, names no issuer, and the
+	// metadata URLs built from it would not parse back.
+	if strings.IndexFunc(u.Host, func(c rune) bool { return c <= ' ' || c >= 0x7f || c == '%' }) >= 0 {
+		return nil, configErr("%s: the issuer's host must be ASCII, without percent-encoding or an IPv6 zone", name)
+	}
 	if err := checkEndpoint(u); err != nil {
 		return nil, fmt.Errorf("%w: %s: the issuer %s is neither https nor http to a loopback host (%w)",
 			ErrInvalidConfig, name, RedactURL(u), err)
