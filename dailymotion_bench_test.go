@@ -157,14 +157,7 @@ func TestDailymotionStyleAllocBudget(t *testing.T) {
 		t.Run(style, func(t *testing.T) {
 			impls := newDMStyle(t, style, benchNoop{}, nil)
 			req := dmStyleRequest(t, style)
-			got := styleAllocs(t, impls, req)
-			t.Logf("allocs/op: limit %v, xoauth2 %v, videoauth %v (budget %v; 2 of each are benchNoop's response)",
-				got["limit"], got["xoauth2"], got["videoauth"], dmStyleAllocBudgets[style])
-			if raceEnabled() {
-				t.Log("race detector on: budget not checked")
-				return
-			}
-			require.LessOrEqual(t, got["videoauth"], dmStyleAllocBudgets[style], "videoauth allocations per request")
+			checkStyleBudget(t, impls, req, float64(dmStyleAllocBudgets[style]))
 		})
 	}
 }

@@ -152,14 +152,7 @@ func (t styleTraktUser) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestTraktStyleAllocBudget(t *testing.T) {
 	impls := newTraktStyle(t, benchNoop{}, nil)
 	req := styleTraktRequest(t)
-	got := styleAllocs(t, impls, req)
-	t.Logf("allocs/op: limit %v, xoauth2 %v, videoauth %v (budget %v; 2 of each are benchNoop's response)",
-		got["limit"], got["xoauth2"], got["videoauth"], styleAllocBudgetTrakt)
-	if raceEnabled() {
-		t.Log("race detector on: budget not checked")
-		return
-	}
-	require.LessOrEqual(t, got["videoauth"], float64(styleAllocBudgetTrakt), "videoauth allocations per request")
+	checkStyleBudget(t, impls, req, float64(styleAllocBudgetTrakt))
 }
 
 // TestTraktStyleSameRequest checks that the limit, x/oauth2 with its user's

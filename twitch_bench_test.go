@@ -153,14 +153,7 @@ func TestTwitchStyleAllocBudget(t *testing.T) {
 		t.Run(style, func(t *testing.T) {
 			impls := newTwitchStyle(t, style, benchNoop{}, nil)
 			req := twitchStyleRequest(t)
-			got := styleAllocs(t, impls, req)
-			t.Logf("allocs/op: limit %v, xoauth2 %v, videoauth %v (budget %v; 2 of each are benchNoop's response)",
-				got["limit"], got["xoauth2"], got["videoauth"], styleAllocBudgetTwitch)
-			if raceEnabled() {
-				t.Log("race detector on: budget not checked")
-				return
-			}
-			require.LessOrEqual(t, got["videoauth"], float64(styleAllocBudgetTwitch), "videoauth allocations per request")
+			checkStyleBudget(t, impls, req, float64(styleAllocBudgetTwitch))
 		})
 	}
 }

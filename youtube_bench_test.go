@@ -126,14 +126,7 @@ func (l *styleYouTubeLimit) RoundTrip(req *http.Request) (*http.Response, error)
 func TestYouTubeStyleAllocBudget(t *testing.T) {
 	impls := newStyleYouTube(t, benchNoop{}, nil)
 	req := styleYouTubeRequest(t)
-	got := styleAllocs(t, impls, req)
-	t.Logf("allocs/op: limit %v, xoauth2 %v, videoauth %v (budget %v; 2 of each are benchNoop's response)",
-		got["limit"], got["xoauth2"], got["videoauth"], styleAllocBudgetYouTube)
-	if raceEnabled() {
-		t.Log("race detector on: budget not checked")
-		return
-	}
-	require.LessOrEqual(t, got["videoauth"], float64(styleAllocBudgetYouTube), "videoauth allocations per request")
+	checkStyleBudget(t, impls, req, float64(styleAllocBudgetYouTube))
 }
 
 // TestYouTubeStyleSameRequest checks that the limit, x/oauth2 and videoauth
